@@ -46,9 +46,11 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 	config.AddFlags(root.PersistentFlags())
 	root.CompletionOptions.HiddenDefaultCmd = true
 
+	// One line per command keeps parallel edits apart.
 	root.AddCommand(
 		newVersionCmd(e),
 		newDocsCmd(),
+		newExperimentalCmd(e),
 	)
 	return root
 }
