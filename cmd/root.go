@@ -51,6 +51,7 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 		newVersionCmd(e),
 		newDocsCmd(),
 		newExperimentalCmd(e),
+		newDashboardCmd(e),
 	)
 	return root
 }
