@@ -15,5 +15,7 @@ func newExperimentalCmd(e *env) *cobra.Command {
 
 // experimentalCommands lists the subcommands of `skiff x`; one line per command keeps edits apart.
 func experimentalCommands(e *env) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newPrecheckCmd(e),
+	}
 }

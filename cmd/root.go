@@ -51,7 +51,13 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 		newVersionCmd(e),
 		newDocsCmd(),
 		newExperimentalCmd(e),
+		newAnalyzeCmd(e),
+		newInstallCmd(e),
+		newUninstallCmd(e),
+		newVerifyInstallCmd(e),
 		newDashboardCmd(e),
+		newManifestCmd(e),
+		newProfileCmd(e),
 	)
 	return root
 }
