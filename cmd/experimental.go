@@ -17,5 +17,6 @@ func newExperimentalCmd(e *env) *cobra.Command {
 func experimentalCommands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newPrecheckCmd(e),
+		newUninjectCmd(e),
 	}
 }

@@ -58,6 +58,9 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 		newDashboardCmd(e),
 		newManifestCmd(e),
 		newProfileCmd(e),
+		newKubeInjectCmd(e),
+		newControllerCmd(e),
+		newAgentCmd(e),
 	)
 	return root
 }

@@ -49,7 +49,9 @@ var errNoPods = errs.Failure("no pods")
 
 type notReadyError struct{ pod, phase string }
 
-func (e *notReadyError) Error() string { return "pod " + e.pod + " is not ready (phase " + e.phase + ")" }
+func (e *notReadyError) Error() string {
+	return "pod " + e.pod + " is not ready (phase " + e.phase + ")"
+}
 
 // findAddonPod lists the addon's pods and selects one, turning "none" into a message with the install hint.
 func findAddonPod(ctx context.Context, cs kubernetes.Interface, a Addon, namespace, selector string) (*corev1.Pod, error) {

@@ -1,0 +1,106 @@
+package xds
+
+import (
+	"errors"
+	"fmt"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	networking "istio.io/api/networking/v1alpha3"
+
+	"skiff.dev/skiff/pkg/model"
+)
+
+// Resources is the complete configuration for one proxy, each list sorted by name.
+type Resources struct {
+	Listeners []*listenerv3.Listener
+	Routes    []*routev3.RouteConfiguration
+	Clusters  []*clusterv3.Cluster
+	Endpoints []*endpointv3.ClusterLoadAssignment
+}
+
+// Generate computes the resources proxy p needs from mesh m. It is pure: the same inputs give the same
+// resources, and it never modifies m.
+func Generate(m *model.Mesh, p *model.Proxy) *Resources {
+	g := &generator{mesh: m, proxy: p}
+	if p.Type == model.Sidecar {
+		g.scope = m.SidecarScope(p.Namespace, p.Labels)
+	}
+	r := &Resources{}
+	r.Clusters, r.Endpoints = g.clusters()
+	switch p.Type {
+	case model.ProxylessGRPC:
+		r.Listeners, r.Routes = g.grpcListeners()
+		r.Listeners = append(r.Listeners, g.grpcInboundListeners()...)
+		sortByName(r.Listeners, (*listenerv3.Listener).GetName)
+	case model.Router:
+		servers := g.gatewayServers()
+		r.Listeners = g.routerListeners(servers)
+		r.Routes = g.routerRoutes(servers)
+	default:
+		r.Listeners = g.sidecarListeners()
+		r.Routes = g.sidecarRoutes()
+		inbound := g.inboundPorts()
+		r.Clusters = append(r.Clusters, g.inboundClusters(inbound)...)
+		r.Listeners = append(r.Listeners, g.virtualInboundListener(inbound))
+		sortByName(r.Clusters, (*clusterv3.Cluster).GetName)
+		sortByName(r.Listeners, (*listenerv3.Listener).GetName)
+	}
+	return r
+}
+
+// Validate runs every resource's protoc-gen-validate rules and reports all failures.
+func (r *Resources) Validate() error {
+	var all []error
+	type validator interface {
+		ValidateAll() error
+		GetName() string
+	}
+	check := func(kind string, v validator) {
+		if err := v.ValidateAll(); err != nil {
+			all = append(all, fmt.Errorf("%s %q: %w", kind, v.GetName(), err))
+		}
+	}
+	for _, l := range r.Listeners {
+		check("listener", l)
+	}
+	for _, rc := range r.Routes {
+		check("route configuration", rc)
+	}
+	for _, c := range r.Clusters {
+		check("cluster", c)
+	}
+	for _, e := range r.Endpoints {
+		if err := e.ValidateAll(); err != nil {
+			all = append(all, fmt.Errorf("cluster load assignment %q: %w", e.GetClusterName(), err))
+		}
+	}
+	return errors.Join(all...)
+}
+
+// generator carries the inputs through one Generate call.
+type generator struct {
+	mesh  *model.Mesh
+	proxy *model.Proxy
+	// scope is the Sidecar resource limiting what a sidecar imports; nil imports everything.
+	scope *networking.Sidecar
+}
+
+// visibleServices are the services exported to this proxy's namespace and imported by its Sidecar
+// resource. Proxyless gRPC clients cannot use DNS or passthrough clusters, so they only see services
+// whose endpoints the control plane lists.
+func (g *generator) visibleServices() []*model.Service {
+	var out []*model.Service
+	for _, s := range g.mesh.Services() {
+		if !model.Visible(s.ExportTo, s.Namespace, g.proxy.Namespace) || !model.Imports(g.scope, s.Namespace, s.Hostname, g.proxy.Namespace) {
+			continue
+		}
+		if g.proxy.Type == model.ProxylessGRPC && s.Resolution != model.ResolutionEDS {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
