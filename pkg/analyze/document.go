@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"skiff.dev/skiff/internal/fastyaml"
 )
 
 // document is one YAML document of an input, parsed into nodes.
@@ -62,7 +64,7 @@ func splitChunks(file string, data []byte) []chunk {
 
 // parse parses one chunk; ok is false for a chunk holding only comments.
 func (c chunk) parse() (document, *problem, bool) {
-	if n, ok := fastYAML(c.data); ok {
+	if n, ok := fastyaml.Parse(c.data); ok {
 		return document{file: c.file, offset: c.startLine, root: n.Content[0]}, nil, true
 	}
 	var n yaml.Node
