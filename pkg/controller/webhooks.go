@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -22,46 +23,54 @@ type caBundlePatcher struct {
 // patch updates each named configuration whose webhooks do not carry the root yet; missing ones are
 // skipped (the installer may not have created them, or the revision has none).
 func (p *caBundlePatcher) patch(ctx context.Context) error {
-	adm := p.kube.AdmissionregistrationV1()
-	for _, name := range p.mutating {
-		cfg, err := adm.MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("mutating webhook configuration %s: %w", name, err)
-		}
-		changed := false
-		for i := range cfg.Webhooks {
-			if !bytes.Equal(cfg.Webhooks[i].ClientConfig.CABundle, p.rootPEM) {
-				cfg.Webhooks[i].ClientConfig.CABundle = p.rootPEM
-				changed = true
+	mutating := p.kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	err := patchEach(ctx, p.rootPEM, "mutating", p.mutating, mutating.Get,
+		func(c *admissionregistrationv1.MutatingWebhookConfiguration) []*admissionregistrationv1.WebhookClientConfig {
+			out := make([]*admissionregistrationv1.WebhookClientConfig, len(c.Webhooks))
+			for i := range c.Webhooks {
+				out[i] = &c.Webhooks[i].ClientConfig
 			}
-		}
-		if changed {
-			if _, err := adm.MutatingWebhookConfigurations().Update(ctx, cfg, metav1.UpdateOptions{}); err != nil {
-				return fmt.Errorf("mutating webhook configuration %s: %w", name, err)
-			}
-		}
+			return out
+		}, mutating.Update)
+	if err != nil {
+		return err
 	}
-	for _, name := range p.validating {
-		cfg, err := adm.ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
+	validating := p.kube.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	return patchEach(ctx, p.rootPEM, "validating", p.validating, validating.Get,
+		func(c *admissionregistrationv1.ValidatingWebhookConfiguration) []*admissionregistrationv1.WebhookClientConfig {
+			out := make([]*admissionregistrationv1.WebhookClientConfig, len(c.Webhooks))
+			for i := range c.Webhooks {
+				out[i] = &c.Webhooks[i].ClientConfig
+			}
+			return out
+		}, validating.Update)
+}
+
+// patchEach is the get/compare/update loop both configuration kinds share; their Go types differ only in
+// the webhook element type, so clientConfigs hands out the fields to patch.
+func patchEach[T any](ctx context.Context, rootPEM []byte, kind string, names []string,
+	get func(context.Context, string, metav1.GetOptions) (T, error),
+	clientConfigs func(T) []*admissionregistrationv1.WebhookClientConfig,
+	update func(context.Context, T, metav1.UpdateOptions) (T, error),
+) error {
+	for _, name := range names {
+		cfg, err := get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("validating webhook configuration %s: %w", name, err)
+			return fmt.Errorf("%s webhook configuration %s: %w", kind, name, err)
 		}
 		changed := false
-		for i := range cfg.Webhooks {
-			if !bytes.Equal(cfg.Webhooks[i].ClientConfig.CABundle, p.rootPEM) {
-				cfg.Webhooks[i].ClientConfig.CABundle = p.rootPEM
+		for _, cc := range clientConfigs(cfg) {
+			if !bytes.Equal(cc.CABundle, rootPEM) {
+				cc.CABundle = rootPEM
 				changed = true
 			}
 		}
 		if changed {
-			if _, err := adm.ValidatingWebhookConfigurations().Update(ctx, cfg, metav1.UpdateOptions{}); err != nil {
-				return fmt.Errorf("validating webhook configuration %s: %w", name, err)
+			if _, err := update(ctx, cfg, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("%s webhook configuration %s: %w", kind, name, err)
 			}
 		}
 	}
