@@ -61,6 +61,7 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 		newKubeInjectCmd(e),
 		newControllerCmd(e),
 		newAgentCmd(e),
+		newCheckCmd(e),
 	)
 	return root
 }
