@@ -32,12 +32,13 @@ type sources struct {
 	pods           corev1listers.PodLister
 	namespaces     corev1listers.NamespaceLister
 
-	virtualServices     networkingv1listers.VirtualServiceLister
-	destinationRules    networkingv1listers.DestinationRuleLister
-	serviceEntries      networkingv1listers.ServiceEntryLister
-	gateways            networkingv1listers.GatewayLister
-	sidecars            networkingv1listers.SidecarLister
-	peerAuthentications securityv1listers.PeerAuthenticationLister
+	virtualServices       networkingv1listers.VirtualServiceLister
+	destinationRules      networkingv1listers.DestinationRuleLister
+	serviceEntries        networkingv1listers.ServiceEntryLister
+	gateways              networkingv1listers.GatewayLister
+	sidecars              networkingv1listers.SidecarLister
+	peerAuthentications   securityv1listers.PeerAuthenticationLister
+	authorizationPolicies securityv1listers.AuthorizationPolicyLister
 
 	synced []cache.InformerSynced
 }
@@ -85,6 +86,7 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 		{"networking.istio.io/v1/gateways", net.Gateways().Informer(), func() { s.gateways = net.Gateways().Lister() }},
 		{"networking.istio.io/v1/sidecars", net.Sidecars().Informer(), func() { s.sidecars = net.Sidecars().Lister() }},
 		{"security.istio.io/v1/peerauthentications", sec.PeerAuthentications().Informer(), func() { s.peerAuthentications = sec.PeerAuthentications().Lister() }},
+		{"security.istio.io/v1/authorizationpolicies", sec.AuthorizationPolicies().Informer(), func() { s.authorizationPolicies = sec.AuthorizationPolicies().Lister() }},
 	}
 	for _, o := range optional {
 		if !served[o.gvr] {
@@ -162,6 +164,11 @@ func (s *sources) input(domainSuffix string) (model.Input, error) {
 	}
 	if s.peerAuthentications != nil {
 		if in.PeerAuthentications, err = s.peerAuthentications.List(all); err != nil {
+			return in, err
+		}
+	}
+	if s.authorizationPolicies != nil {
+		if in.AuthorizationPolicies, err = s.authorizationPolicies.List(all); err != nil {
 			return in, err
 		}
 	}

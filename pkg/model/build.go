@@ -50,6 +50,7 @@ func Build(in Input) *Mesh {
 	m.index()
 	m.gateways = sortedConfig(in.Gateways)
 	m.peerAuthentications = sortedConfig(in.PeerAuthentications)
+	m.authorizationPolicies = sortedConfig(in.AuthorizationPolicies)
 	m.sidecars = sortedConfig(in.Sidecars)
 	return m
 }

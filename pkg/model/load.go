@@ -105,6 +105,10 @@ func add(in *Input, obj runtime.Object) {
 		in.PeerAuthentications = append(in.PeerAuthentications, o)
 	case *securityv1beta1.PeerAuthentication:
 		in.PeerAuthentications = append(in.PeerAuthentications, &securityv1.PeerAuthentication{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: *o.Spec.DeepCopy()})
+	case *securityv1.AuthorizationPolicy:
+		in.AuthorizationPolicies = append(in.AuthorizationPolicies, o)
+	case *securityv1beta1.AuthorizationPolicy:
+		in.AuthorizationPolicies = append(in.AuthorizationPolicies, &securityv1.AuthorizationPolicy{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: *o.Spec.DeepCopy()})
 	}
 }
 

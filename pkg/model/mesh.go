@@ -20,14 +20,15 @@ type Mesh struct {
 	virtualServices  []*networkingv1.VirtualService
 	destinationRules []DestinationRule
 	// Indexes by resolved host; wildcard hosts are kept apart and matched by suffix.
-	vsByHost            map[string][]*networkingv1.VirtualService
-	vsByName            map[string]*networkingv1.VirtualService
-	vsWildcard          []hostVirtualService
-	drByHost            map[string][]*DestinationRule
-	drWildcard          []*DestinationRule
-	gateways            []*networkingv1.Gateway
-	peerAuthentications []*securityv1.PeerAuthentication
-	sidecars            []*networkingv1.Sidecar
+	vsByHost              map[string][]*networkingv1.VirtualService
+	vsByName              map[string]*networkingv1.VirtualService
+	vsWildcard            []hostVirtualService
+	drByHost              map[string][]*DestinationRule
+	drWildcard            []*DestinationRule
+	gateways              []*networkingv1.Gateway
+	peerAuthentications   []*securityv1.PeerAuthentication
+	authorizationPolicies []*securityv1.AuthorizationPolicy
+	sidecars              []*networkingv1.Sidecar
 }
 
 // DestinationRule is a DestinationRule with its host resolved to a hostname.

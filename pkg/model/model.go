@@ -106,15 +106,16 @@ func (t ProxyType) String() string {
 
 // Input is everything a Mesh is built from, as the Kubernetes and Istio API types.
 type Input struct {
-	Services            []*corev1.Service
-	EndpointSlices      []*discoveryv1.EndpointSlice
-	Pods                []*corev1.Pod
-	VirtualServices     []*networkingv1.VirtualService
-	DestinationRules    []*networkingv1.DestinationRule
-	ServiceEntries      []*networkingv1.ServiceEntry
-	Gateways            []*networkingv1.Gateway
-	PeerAuthentications []*securityv1.PeerAuthentication
-	Sidecars            []*networkingv1.Sidecar
+	Services              []*corev1.Service
+	EndpointSlices        []*discoveryv1.EndpointSlice
+	Pods                  []*corev1.Pod
+	VirtualServices       []*networkingv1.VirtualService
+	DestinationRules      []*networkingv1.DestinationRule
+	ServiceEntries        []*networkingv1.ServiceEntry
+	Gateways              []*networkingv1.Gateway
+	PeerAuthentications   []*securityv1.PeerAuthentication
+	AuthorizationPolicies []*securityv1.AuthorizationPolicy
+	Sidecars              []*networkingv1.Sidecar
 	// DomainSuffix defaults to DefaultDomainSuffix.
 	DomainSuffix string
 	// TrustDomain is the SPIFFE trust domain of workload identities; defaults to DefaultTrustDomain.

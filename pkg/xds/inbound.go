@@ -99,24 +99,33 @@ func (g *generator) virtualInboundListener(ports []inboundPort) *listenerv3.List
 			{Name: "envoy.filters.listener.tls_inspector", ConfigType: &listenerv3.ListenerFilter_TypedConfig{TypedConfig: toAny(&tlsinspectorv3.TlsInspector{})}},
 		},
 	}
+	authz := inboundAuthz{http: g.rbacHTTPFilters(), tcp: g.rbacNetworkFilters()} // AuthorizationPolicy, see rbac.go
 	for _, p := range ports {
 		mode := g.mesh.InboundMTLS(g.proxy.Namespace, g.proxy.Labels, p.port)
 		if mode != model.MTLSDisable {
-			chain := inboundChain(p, "tls")
+			chain := inboundChain(p, "tls", authz)
 			chain.TransportSocket = inboundMTLS()
 			l.FilterChains = append(l.FilterChains, chain)
 		}
 		if mode != model.MTLSStrict {
-			l.FilterChains = append(l.FilterChains, inboundChain(p, "raw_buffer"))
+			l.FilterChains = append(l.FilterChains, inboundChain(p, "raw_buffer", authz))
 		}
 	}
 	passthrough := tcpProxyChain(inboundPassthroughCluster, inboundPassthroughCluster)
 	passthrough.Name = inboundPassthroughCluster
+	passthrough.Filters = append(slices.Clone(authz.tcp), passthrough.Filters...) // no bypass through other ports
 	l.FilterChains = append(l.FilterChains, passthrough)
 	return l
 }
 
-func inboundChain(p inboundPort, transport string) *listenerv3.FilterChain {
+// inboundAuthz are the RBAC filters enforcing AuthorizationPolicy on HTTP and on TCP ports.
+type inboundAuthz struct {
+	http []*hcmv3.HttpFilter
+	tcp  []*listenerv3.Filter
+}
+
+// inboundChain serves one workload port; the authz filters run before the router or tcp_proxy.
+func inboundChain(p inboundPort, transport string, authz inboundAuthz) *listenerv3.FilterChain {
 	cluster := inboundClusterName(p.port)
 	chain := &listenerv3.FilterChain{
 		Name:             cluster + transport,
@@ -124,7 +133,7 @@ func inboundChain(p inboundPort, transport string) *listenerv3.FilterChain {
 	}
 	if !p.protocol.IsHTTP() {
 		tp := &tcpproxyv3.TcpProxy{StatPrefix: cluster, ClusterSpecifier: &tcpproxyv3.TcpProxy_Cluster{Cluster: cluster}}
-		chain.Filters = []*listenerv3.Filter{{Name: tcpProxyFilter, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: toAny(tp)}}}
+		chain.Filters = append(slices.Clone(authz.tcp), &listenerv3.Filter{Name: tcpProxyFilter, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: toAny(tp)}})
 		return chain
 	}
 	hcm := &hcmv3.HttpConnectionManager{
@@ -144,7 +153,7 @@ func inboundChain(p inboundPort, transport string) *listenerv3.FilterChain {
 				}},
 			}},
 		}},
-		HttpFilters: []*hcmv3.HttpFilter{{Name: routerFilter, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: toAny(&routerv3.Router{})}}},
+		HttpFilters: append(slices.Clone(authz.http), &hcmv3.HttpFilter{Name: routerFilter, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: toAny(&routerv3.Router{})}}),
 	}
 	chain.Filters = []*listenerv3.Filter{{Name: hcmFilter, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: toAny(hcm)}}}
 	return chain

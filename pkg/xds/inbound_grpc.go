@@ -2,6 +2,7 @@ package xds
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,7 @@ const GRPCInboundPrefix = "xds.istio.io/grpc/lds/inbound/"
 // certificate provider); PERMISSIVE and DISABLE serve plaintext, since gRPC cannot sniff TLS.
 func (g *generator) grpcInboundListeners() []*listenerv3.Listener {
 	var out []*listenerv3.Listener
+	authz := g.rbacHTTPFilters() // AuthorizationPolicy, see rbac.go
 	for _, name := range g.proxy.InboundListeners {
 		host, port, ok := parseInboundName(name)
 		if !ok {
@@ -46,7 +48,7 @@ func (g *generator) grpcInboundListeners() []*listenerv3.Listener {
 				}},
 			}},
 			// Servers accept only the router (and RBAC); the fault filter is client-side.
-			HttpFilters: []*hcmv3.HttpFilter{{Name: routerFilter, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: toAny(&routerv3.Router{})}}},
+			HttpFilters: append(slices.Clone(authz), &hcmv3.HttpFilter{Name: routerFilter, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: toAny(&routerv3.Router{})}}),
 		}
 		chain := &listenerv3.FilterChain{
 			Name:    mode.String(),
