@@ -21,7 +21,7 @@ one line per check, grouped, each with a stable name:
   skiff-crds-served           every Istio CRD Skiff installs is established and served
   skiff-root-cert-expiry      the mesh root certificate is valid for 30+ more days
   skiff-version-skew          client, controller and proxies are at most one minor release apart
-  skiff-proxies-synced        no connected proxy is STALE (read from the controller's /debug/proxies)
+  skiff-proxies-synced        no connected proxy is STALE (read from the controller's /debug/syncz)
 A failed check (✘) or warning (!) prints a hint and its section of docs/checks.md. Warnings do
 not change the exit code; any failed check makes it non-zero.
 

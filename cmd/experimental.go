@@ -18,5 +18,8 @@ func experimentalCommands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newPrecheckCmd(e),
 		newUninjectCmd(e),
+		newTranslateCmd(e),
+		newDescribeCmd(e),
+		newGraphCmd(e),
 	}
 }

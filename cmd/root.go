@@ -10,6 +10,7 @@ import (
 
 	"skiff.dev/skiff/pkg/config"
 	"skiff.dev/skiff/pkg/errs"
+	"skiff.dev/skiff/pkg/kube"
 	"skiff.dev/skiff/pkg/ui"
 )
 
@@ -36,6 +37,7 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			g, err := config.Load(c.Flags())
 			e.global = g
+			kube.ConfigureClientLogs(g.Verbosity)
 			return err
 		},
 	}
@@ -62,6 +64,8 @@ SKIFF_CONTEXT, SKIFF_NAMESPACE, ...), then ~/.config/skiff/config.yaml.`,
 		newControllerCmd(e),
 		newAgentCmd(e),
 		newCheckCmd(e),
+		newProxyConfigCmd(e),
+		newProxyStatusCmd(e),
 	)
 	return root
 }

@@ -27,6 +27,7 @@ import (
 	"skiff.dev/skiff/pkg/install"
 	"skiff.dev/skiff/pkg/kube"
 	"skiff.dev/skiff/pkg/version"
+	"skiff.dev/skiff/pkg/xds"
 )
 
 const meshNS = "istio-system"
@@ -70,10 +71,10 @@ func TestCheckInstalledMesh(t *testing.T) {
 	webhookSrv.StartTLS()
 	t.Cleanup(webhookSrv.Close)
 	var proxiesJSON atomic.Pointer[string]
-	synced := `{"proxies":[{"id":"sidecar~10.1.0.7~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local","sync":{"clusters":"SYNCED","listeners":"SYNCED","routes":"SYNCED","endpoints":"SYNCED"}}]}`
+	synced := `{"proxies":[{"id":"sidecar~10.1.0.7~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local","sync":{"CDS":"SYNCED","LDS":"SYNCED","RDS":"SYNCED","EDS":"SYNCED"}}]}`
 	proxiesJSON.Store(&synced)
 	debugSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != debugProxiesPath {
+		if r.URL.Path != xds.SynczPath {
 			http.NotFound(w, r)
 			return
 		}
@@ -145,7 +146,7 @@ func TestCheckInstalledMesh(t *testing.T) {
 		}
 		t.Logf("skiff check as a reader:\n%s", out.String())
 		mustContain(t, out.String(), "✔ skiff-webhook-cert-expiry: caBundle certificate \"skiff-root\" is valid for", "; served certificate not checked (port-forward to istio-system/istiod-7f9c-abcde: ",
-			"✘ skiff-proxies-synced: reading the controller's /debug/proxies: port-forward to istio-system/istiod-7f9c-abcde: ", "skiff check needs permission to create pods/portforward in namespace istio-system; see docs/checks.md#skiff-proxies-synced", "✔ skiff-crds-served", "✔ skiff-version-skew")
+			"✘ skiff-proxies-synced: reading the controller's /debug/syncz: port-forward to istio-system/istiod-7f9c-abcde: ", "skiff check needs permission to create pods/portforward in namespace istio-system; see docs/checks.md#skiff-proxies-synced", "✔ skiff-crds-served", "✔ skiff-version-skew")
 	})
 
 	t.Run("an expired caBundle", func(t *testing.T) {
@@ -170,10 +171,10 @@ func TestCheckInstalledMesh(t *testing.T) {
 	})
 
 	t.Run("a stale proxy", func(t *testing.T) {
-		stale := strings.Replace(synced, `"routes":"SYNCED"`, `"routes":"STALE"`, 1)
+		stale := strings.Replace(synced, `"RDS":"SYNCED"`, `"RDS":"STALE"`, 1)
 		proxiesJSON.Store(&stale)
 		defer proxiesJSON.Store(&synced)
-		wantOnly(t, nameProxiesSynced, StatusError, "1 of 1 proxy is STALE: sidecar~10.1.0.7~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local (routes)")
+		wantOnly(t, nameProxiesSynced, StatusError, "1 of 1 proxy is STALE: sidecar~10.1.0.7~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local (RDS)")
 	})
 
 	t.Run("a proxy one minor release behind is only a warning", func(t *testing.T) {

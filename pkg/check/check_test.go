@@ -17,6 +17,7 @@ import (
 
 	"skiff.dev/skiff/pkg/errs"
 	"skiff.dev/skiff/pkg/inject"
+	"skiff.dev/skiff/pkg/xds"
 )
 
 var now = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
@@ -240,25 +241,20 @@ func TestInjectedProxies(t *testing.T) {
 }
 
 func TestProxiesSynced(t *testing.T) {
-	parse := func(s string) []proxyState {
+	parse := func(s string) []xds.ProxySync {
 		t.Helper()
-		ps, err := parseProxies([]byte(s))
+		doc, err := xds.ParseSyncz([]byte(s))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ps
+		return doc.Proxies
 	}
 	wantStatus(t, proxiesSynced(parse(`{"proxies":[]}`)), StatusOK, "no proxies connected")
-	// the controller's current shape: node IDs only
-	wantStatus(t, proxiesSynced(parse(`{"proxies":["sidecar~10.0.0.1~a.default~default.svc.cluster.local"]}`)), StatusOK, "1 proxy connected (the controller reports no per-type sync state)")
-	wantStatus(t, proxiesSynced(parse(`{"proxies":[{"id":"a","sync":{"clusters":"SYNCED","listeners":"SYNCED"}},{"id":"b","clusters":"SYNCED"}]}`)), StatusOK, "all 2 proxies are SYNCED")
-	wantStatus(t, proxiesSynced(parse(`{"proxies":[{"id":"a","sync":{"clusters":"STALE","listeners":"stale","routes":"SYNCED"}},{"id":"b","sync":{"routes":"NOT_SENT"}}]}`)), StatusError, "1 of 2 proxies are STALE: a (clusters, listeners)")
-	wantStatus(t, proxiesSynced(parse(`{"proxies":[{"id":"b","sync":{"routes":"NOT SENT"}}]}`)), StatusWarning, "b (routes)")
-	for _, bad := range []string{`not json`, `{"proxies":[42]}`, `{"proxies":[{"sync":{}}]}`} {
-		if _, err := parseProxies([]byte(bad)); err == nil {
-			t.Errorf("parseProxies(%s) succeeded", bad)
-		}
-	}
+	// A type neither asked for nor sent (RDS here) is no problem.
+	wantStatus(t, proxiesSynced(parse(`{"proxies":[{"id":"a","sync":{"CDS":"SYNCED","LDS":"SYNCED"}},{"id":"b","sync":{"CDS":"SYNCED"},"types":{"CDS":{}}}]}`)), StatusOK, "all 2 proxies are SYNCED")
+	wantStatus(t, proxiesSynced(parse(`{"proxies":[{"id":"a","sync":{"CDS":"STALE","LDS":"STALE","RDS":"SYNCED"}},{"id":"b","sync":{"RDS":"NOT SENT"},"types":{"RDS":{}}}]}`)), StatusError, "1 of 2 proxies are STALE: a (CDS, LDS)")
+	// NOT SENT for a type the proxy subscribed to: it waits for configuration.
+	wantStatus(t, proxiesSynced(parse(`{"proxies":[{"id":"b","sync":{"RDS":"NOT SENT","CDS":"SYNCED"},"types":{"RDS":{"typeUrl":"x"},"CDS":{}}}]}`)), StatusWarning, "b (RDS)")
 }
 
 func TestReport(t *testing.T) {

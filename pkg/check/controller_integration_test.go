@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,11 +24,12 @@ import (
 	"skiff.dev/skiff/pkg/kube"
 	"skiff.dev/skiff/pkg/ui"
 	"skiff.dev/skiff/pkg/version"
+	"skiff.dev/skiff/pkg/xds"
 )
 
 // TestCheckWithRealController runs the real controller in-process behind the istiod pod's ports: it
 // creates the CA, publishes istio-ca-root-cert, writes the caBundle, serves the webhook port with a
-// certificate from the mesh root and /debug/proxies, which lists a proxy connected over real ADS; skiff
+// certificate from the mesh root and /debug/syncz, which shows a proxy connected over real ADS; skiff
 // check must accept all of it as it is.
 func TestCheckWithRealController(t *testing.T) {
 	env := testenv.Start(t)
@@ -82,7 +84,7 @@ func TestCheckWithRealController(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	connectProxy(t, ctx, ctrl.XDSAddr(), "sidecar~10.1.0.7~productpage-v1.default~default.svc.cluster.local")
+	connectProxy(t, ctx, ctrl.XDSAddr(), ctrl.MonitoringAddr(), "sidecar~10.1.0.7~productpage-v1.default~default.svc.cluster.local")
 
 	var out bytes.Buffer
 	if err := Run(ctx, g, Options{Out: &out}); err != nil {
@@ -94,7 +96,7 @@ func TestCheckWithRealController(t *testing.T) {
 			t.Errorf("no passing line for %s", name)
 		}
 	}
-	mustContain(t, out.String(), "the served certificate chains to it", "✔ skiff-proxies-synced: 1 proxy connected")
+	mustContain(t, out.String(), "the served certificate chains to it", "✔ skiff-proxies-synced: all 1 proxy is SYNCED")
 }
 
 func installMinimal(t *testing.T, ctx context.Context, g config.Global) {
@@ -106,9 +108,9 @@ func installMinimal(t *testing.T, ctx context.Context, g config.Global) {
 	}
 }
 
-// connectProxy opens an ADS stream as a sidecar would and waits for the first clusters, so the controller
-// lists the proxy as connected until the test ends.
-func connectProxy(t *testing.T, ctx context.Context, addr, nodeID string) {
+// connectProxy opens an ADS stream as a sidecar would, acknowledges the first clusters and waits until
+// the controller's /debug/syncz shows them SYNCED; the proxy stays connected until the test ends.
+func connectProxy(t *testing.T, ctx context.Context, addr, monitoringAddr, nodeID string) {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -122,7 +124,26 @@ func connectProxy(t *testing.T, ctx context.Context, addr, nodeID string) {
 	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: nodeID}, TypeUrl: resource.ClusterType}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stream.Recv(); err != nil {
+	resp, err := stream.Recv()
+	if err != nil {
 		t.Fatalf("first CDS response: %v", err)
+	}
+	ack := &discoveryv3.DiscoveryRequest{TypeUrl: resource.ClusterType, VersionInfo: resp.GetVersionInfo(), ResponseNonce: resp.GetNonce()}
+	if err := stream.Send(ack); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if r, err := http.Get("http://" + monitoringAddr + xds.SynczPath); err == nil {
+			body, _ := io.ReadAll(r.Body)
+			_ = r.Body.Close()
+			if doc, err := xds.ParseSyncz(body); err == nil && len(doc.Proxies) == 1 && doc.Proxies[0].Sync[xds.CDS] == xds.Synced {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the controller never reported the proxy's clusters SYNCED")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

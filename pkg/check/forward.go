@@ -21,7 +21,7 @@ import (
 // Controller ports the checks reach through a port-forward to the istiod pod.
 const (
 	webhookPort    = 15017 // the injection and validation webhooks (TLS)
-	monitoringPort = 15014 // /debug/proxies, /metrics, /version
+	monitoringPort = 15014 // /debug/syncz, /metrics, /version
 	probeTimeout   = 5 * time.Second
 )
 

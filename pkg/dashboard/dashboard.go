@@ -99,7 +99,7 @@ func resolvePod(ctx context.Context, c *kube.Clients, a Addon, ns, name, selecto
 		}
 		return p.Name, nil
 	}
-	p, err := findAddonPod(ctx, c.Typed, a, ns, selector)
+	p, err := FindAddonPod(ctx, c.Typed, a, ns, selector)
 	if err != nil {
 		return "", err
 	}

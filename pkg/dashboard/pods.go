@@ -14,6 +14,16 @@ import (
 // SelectPod picks the pod to forward to: a running, ready pod, preferring the newest so a rollout's new
 // replica wins; ties broken by name for determinism. It explains why when none qualifies.
 func SelectPod(pods []corev1.Pod) (*corev1.Pod, error) {
+	ready, err := ReadyPods(pods)
+	if err != nil {
+		return nil, err
+	}
+	return &ready[0], nil
+}
+
+// ReadyPods keeps the running, ready pods that are not terminating, newest first (ties by name); it
+// explains why when none qualifies.
+func ReadyPods(pods []corev1.Pod) ([]corev1.Pod, error) {
 	var ready []corev1.Pod
 	for _, p := range pods {
 		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && podReady(p) {
@@ -33,7 +43,7 @@ func SelectPod(pods []corev1.Pod) (*corev1.Pod, error) {
 		}
 		return ready[i].Name < ready[j].Name
 	})
-	return &ready[0], nil
+	return ready, nil
 }
 
 func podReady(p corev1.Pod) bool {
@@ -53,16 +63,26 @@ func (e *notReadyError) Error() string {
 	return "pod " + e.pod + " is not ready (phase " + e.phase + ")"
 }
 
-// findAddonPod lists the addon's pods and selects one, turning "none" into a message with the install hint.
-func findAddonPod(ctx context.Context, cs kubernetes.Interface, a Addon, namespace, selector string) (*corev1.Pod, error) {
+// FindAddonPod lists the addon's pods in namespace matching selector and selects one (SelectPod), turning
+// "none" and "none ready" into one-line errors; "none" carries the addon's install hint.
+func FindAddonPod(ctx context.Context, cs kubernetes.Interface, a Addon, namespace, selector string) (*corev1.Pod, error) {
+	pods, err := FindAddonPods(ctx, cs, a, namespace, selector)
+	if err != nil {
+		return nil, err
+	}
+	return &pods[0], nil
+}
+
+// FindAddonPods is FindAddonPod for every ready replica, newest first.
+func FindAddonPods(ctx context.Context, cs kubernetes.Interface, a Addon, namespace, selector string) ([]corev1.Pod, error) {
 	list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, errs.Failure("listing %s pods in %s: %v", a.Name, namespace, err)
 	}
-	pod, err := SelectPod(list.Items)
+	pods, err := ReadyPods(list.Items)
 	switch e := err.(type) {
 	case nil:
-		return pod, nil
+		return pods, nil
 	case *notReadyError:
 		return nil, errs.Failure("%s is installed in %s but not ready: %s", a.Name, namespace, e.Error())
 	default:

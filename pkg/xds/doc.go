@@ -1,5 +1,7 @@
 // Package xds translates the immutable mesh model into Envoy xDS resources for one proxy (Generate), and
-// serves them over ADS, state-of-the-world and delta, with go-control-plane (Server).
+// serves them over ADS, state-of-the-world and delta, with go-control-plane (Server). The Server also
+// tracks, per stream and type, what it sent and what each proxy acknowledged or rejected (Syncz, served as
+// /debug/syncz and read by `skiff proxy-status` and `skiff check`).
 //
 // Three proxy shapes are generated:
 //   - sidecars: virtualOutbound (15001) and virtualInbound (15006), 0.0.0.0_<port> HTTP listeners with

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -31,6 +32,7 @@ type Server struct {
 	version uint64
 	proxies map[string]*connectedProxy // by node ID
 	streams map[int64]string           // stream ID -> node ID
+	sync    *syncTracker               // what was sent and acknowledged, for /debug/syncz
 }
 
 type connectedProxy struct {
@@ -47,16 +49,23 @@ func NewServer(ctx context.Context, mesh *model.Mesh, logger log.Logger) *Server
 		mesh:    mesh,
 		proxies: map[string]*connectedProxy{},
 		streams: map[int64]string{},
+		sync:    newSyncTracker(time.Now),
 	}
 	callbacks := serverv3.CallbackFuncs{
 		StreamRequestFunc: func(id int64, req *discoverygrpc.DiscoveryRequest) error {
+			s.sync.onStreamRequest(id, req)
 			return s.onRequest(ctx, id, req.GetNode(), req.GetTypeUrl(), req.GetResourceNames())
 		},
 		StreamDeltaRequestFunc: func(id int64, req *discoverygrpc.DeltaDiscoveryRequest) error {
+			s.sync.onDeltaRequest(id, req)
 			return s.onRequest(ctx, id, req.GetNode(), req.GetTypeUrl(), req.GetResourceNamesSubscribe())
 		},
-		StreamClosedFunc:      func(id int64, _ *corev3.Node) { s.onClosed(id) },
-		DeltaStreamClosedFunc: func(id int64, _ *corev3.Node) { s.onClosed(id) },
+		StreamResponseFunc: func(_ context.Context, id int64, req *discoverygrpc.DiscoveryRequest, resp *discoverygrpc.DiscoveryResponse) {
+			s.sync.onStreamResponse(id, req, resp)
+		},
+		StreamDeltaResponseFunc: s.sync.onDeltaResponse,
+		StreamClosedFunc:        func(id int64, _ *corev3.Node) { s.sync.closed(id, false); s.onClosed(id) },
+		DeltaStreamClosedFunc:   func(id int64, _ *corev3.Node) { s.sync.closed(id, true); s.onClosed(id) },
 	}
 	s.xds = serverv3.NewServer(ctx, s.cache, callbacks)
 	return s
