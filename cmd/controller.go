@@ -25,8 +25,16 @@ IstioCertificateService with a ServiceAccount token for audience istio-ca. The r
 every namespace as the istio-ca-root-cert ConfigMap, and set as the caBundle of the webhook
 configurations named by MUTATING_WEBHOOK and VALIDATING_WEBHOOK.
 
+The webhook port serves sidecar injection (/inject) and configuration validation (/validate), which
+refuses Istio objects with the field-level errors 'skiff analyze' reports as IST0106 (and bad regexes).
+
+Replicas elect a leader through a Lease in the mesh namespace. Every replica serves xDS, the CA and the
+webhooks; only the leader creates the self-signed root, sets the caBundles and publishes the root
+ConfigMaps, and the others wait for the root it stores. When the leader stops, another takes over.
+
 Ports: plaintext xDS (15010); xDS and the CA over TLS (15012); /ready (8080); /metrics, /version,
-/debug/proxies and /debug/config_dump?proxy=<node id> (15014).
+/debug/proxies, /debug/syncz (per-proxy xDS sync state, read by 'skiff proxy-status') and
+/debug/config_dump?proxy=<node id> (15014).
 Normally started by the installed Deployment, not by hand.`,
 		Example: `  # what the installed Deployment runs
   skiff controller --log_output_level=default:info
@@ -52,6 +60,7 @@ Normally started by the installed Deployment, not by hand.`,
 	f.DurationVar(&opts.WorkloadCertTTL, "workload-cert-ttl", opts.WorkloadCertTTL, "lifetime of workload certificates when the request names none")
 	f.DurationVar(&opts.MaxWorkloadCertTTL, "max-workload-cert-ttl", opts.MaxWorkloadCertTTL, "longest workload certificate lifetime granted")
 	f.DurationVar(&opts.Debounce, "debounce", opts.Debounce, "how long to collect changes before one rebuild and push")
+	f.StringVar(&opts.LeaderElection.LeaseName, "leader-election-lease", opts.LeaderElection.LeaseName, "Lease in the mesh namespace that replicas elect a leader with; empty: this replica always leads")
 	f.StringVar(&opts.LogLevel, "log_output_level", "default:info", "log level, Istio style: default:<debug|info|warn|error>")
 	f.BoolVar(&opts.LogAsJSON, "log_as_json", false, "write logs as JSON")
 	return c

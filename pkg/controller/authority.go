@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,9 +21,17 @@ const (
 	selfSignedRootTTL  = 10 * 365 * 24 * time.Hour
 )
 
+// errNoRootYet: no root is stored and this replica may not create one (another replica leads).
+var errNoRootYet = errors.New("no mesh root stored yet")
+
 // loadAuthority uses the user's cacerts Secret when there is one, else the stored self-signed root, else
 // creates and stores a new self-signed root.
 func loadAuthority(ctx context.Context, kube kubernetes.Interface, namespace, trustDomain string) (*ca.Authority, string, error) {
+	return loadOrCreateAuthority(ctx, kube, namespace, trustDomain, func() bool { return true })
+}
+
+// loadOrCreateAuthority is loadAuthority where only a replica mayCreate allows (the leader) creates the root.
+func loadOrCreateAuthority(ctx context.Context, kube kubernetes.Interface, namespace, trustDomain string, mayCreate func() bool) (*ca.Authority, string, error) {
 	secrets := kube.CoreV1().Secrets(namespace)
 	if s, err := secrets.Get(ctx, userCASecret, metav1.GetOptions{}); err == nil {
 		a, err := ca.FromSecret(trustDomain, s)
@@ -35,6 +44,9 @@ func loadAuthority(ctx context.Context, kube kubernetes.Interface, namespace, tr
 		return a, "secret " + namespace + "/" + selfSignedCASecret, err
 	} else if !apierrors.IsNotFound(err) {
 		return nil, "", fmt.Errorf("reading %s/%s: %w", namespace, selfSignedCASecret, err)
+	}
+	if !mayCreate() {
+		return nil, "", errNoRootYet
 	}
 	a, err := ca.NewSelfSigned(trustDomain, selfSignedRootTTL)
 	if err != nil {
@@ -51,7 +63,7 @@ func loadAuthority(ctx context.Context, kube kubernetes.Interface, namespace, tr
 	}, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// Another replica won the race; use its root so all replicas agree.
-		return loadAuthority(ctx, kube, namespace, trustDomain)
+		return loadOrCreateAuthority(ctx, kube, namespace, trustDomain, mayCreate)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("storing the self-signed root in %s/%s: %w", namespace, selfSignedCASecret, err)

@@ -17,7 +17,7 @@ type CommandOptions struct {
 	// LogLevel takes Istio's --log_output_level form: "default:info" (or just "info").
 	LogLevel  string
 	LogAsJSON bool
-	// Getenv reads the Pod environment the installer sets (POD_NAMESPACE, ISTIOD_SERVICE, REVISION,
+	// Getenv reads the Pod environment the installer sets (POD_NAMESPACE, POD_NAME, ISTIOD_SERVICE, REVISION,
 	// MUTATING_WEBHOOK, VALIDATING_WEBHOOK).
 	Getenv func(string) string
 	Err    io.Writer
@@ -38,6 +38,13 @@ func RunCommand(ctx context.Context, g config.Global, o CommandOptions) error {
 		}
 		if svc := o.Getenv("ISTIOD_SERVICE"); svc != "" {
 			opts.ServiceName = svc
+		}
+		if pod := o.Getenv("POD_NAME"); pod != "" {
+			opts.LeaderElection.Identity = pod
+		}
+		// Each revision keeps its own webhook configurations current, so each elects its own leader.
+		if rev := o.Getenv("REVISION"); rev != "" && rev != "default" && opts.LeaderElection.LeaseName != "" {
+			opts.LeaderElection.LeaseName += "-" + rev
 		}
 		// The installer names the webhook configurations whose caBundle the controller keeps current.
 		if name := o.Getenv("MUTATING_WEBHOOK"); name != "" {

@@ -37,6 +37,9 @@ type Controller struct {
 	metrics   *metrics
 	publisher *rootCertPublisher
 	patcher   *caBundlePatcher
+	leader    *leadership
+	// newTerm is set when this replica becomes the leader; the push loop then redoes the leader's duties.
+	newTerm atomic.Bool
 
 	changes chan struct{}
 	ready   atomic.Bool
@@ -72,8 +75,17 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		return nil, errs.Failure("istio client: %v", err)
 	}
 	c := &Controller{opts: opts, log: opts.Log, kube: kube, changes: make(chan struct{}, 1)}
+	if c.leader, err = startLeadership(kube, opts.Namespace, opts.LeaderElection, c.log, c.startedLeading); err != nil {
+		return nil, errs.Usage("%v", err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			c.leader.stop()
+		}
+	}()
 
-	authority, source, err := loadAuthority(ctx, kube, opts.Namespace, opts.TrustDomain)
+	authority, source, err := awaitAuthority(ctx, kube, opts.Namespace, opts.TrustDomain, c.leader, c.log)
 	if err != nil {
 		return nil, errs.Failure("certificate authority: %v", err)
 	}
@@ -94,6 +106,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		c.closeListeners()
 		return nil, err
 	}
+	started = true
 	return c, nil
 }
 
@@ -147,6 +160,7 @@ func (c *Controller) RootPEM() string { return c.authority.RootPEM() }
 func (c *Controller) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer c.leader.stop() // hands the lease over at once
 
 	c.plainGRPC = grpc.NewServer()
 	c.xds.Register(c.plainGRPC)
@@ -172,6 +186,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	monitoringMux.HandleFunc("/version", serveVersion)
 	monitoringMux.HandleFunc("/debug/proxies", c.serveProxies)
 	monitoringMux.HandleFunc("/debug/config_dump", c.serveConfigDump)
+	monitoringMux.Handle(xds.SynczPath, c.xds.SynczHandler(podName()))
 	readyHTTP := &http.Server{Handler: readyMux, ReadHeaderTimeout: 10 * time.Second}
 	monitoringHTTP := &http.Server{Handler: monitoringMux, ReadHeaderTimeout: 10 * time.Second}
 
@@ -188,6 +203,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.log.Info("serving", "xds", c.XDSAddr(), "secure", c.SecureAddr(), "ready", c.ReadyAddr(), "monitoring", c.MonitoringAddr())
 
 	c.sources.start(ctx.Done())
+	defer c.watchWebhookConfigurations(ctx)()
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- c.loop(ctx) }()
 
@@ -266,7 +282,7 @@ func (c *Controller) rebuild(ctx context.Context) {
 	c.lastErr.Store(nil)
 	c.ready.Store(true)
 	// Publishing the root is retried, but does not hold readiness back: proxies already get config.
-	if err := errors.Join(c.publisher.publish(ctx), c.patcher.patch(ctx)); err != nil && ctx.Err() == nil {
+	if err := c.leaderDuties(ctx); err != nil && ctx.Err() == nil {
 		c.log.Warn("publishing the root certificate failed; retrying", "error", err)
 		time.AfterFunc(5*time.Second, c.changed)
 	}

@@ -12,11 +12,16 @@ import (
 	"skiff.dev/skiff/pkg/webhook"
 )
 
-// InjectPath is where the injection webhook is served; the installer's MutatingWebhookConfiguration points here.
-const InjectPath = "/inject"
+// InjectPath and ValidatePath are where the webhooks are served; the installer's webhook configurations
+// point here.
+const (
+	InjectPath   = "/inject"
+	ValidatePath = "/validate"
+)
 
 // injectionWebhooks serves sidecar injection from the installed mesh's injector ConfigMaps, with the same
-// engine and configuration as `skiff kube-inject --from-cluster`, so offline and admission injection agree.
+// engine and configuration as `skiff kube-inject --from-cluster`, so offline and admission injection agree;
+// and configuration validation with the checks of `skiff analyze`.
 func injectionWebhooks(ctx context.Context, cfg *rest.Config, namespace, revision string) (http.Handler, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -32,5 +37,6 @@ func injectionWebhooks(ctx context.Context, cfg *rest.Config, namespace, revisio
 	}
 	mux := http.NewServeMux()
 	mux.Handle(InjectPath, webhook.NewInjectHandler(inj))
+	mux.Handle(ValidatePath, webhook.NewValidateHandler())
 	return mux, nil
 }

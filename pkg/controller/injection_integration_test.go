@@ -76,4 +76,21 @@ func TestInjectionWebhookUsesInstalledConfig(t *testing.T) {
 	if !bytes.Contains(out.Response.Patch, []byte("registry.example/mesh/skiff-proxy")) {
 		t.Fatalf("the patch does not use the installed hub:\n%s", out.Response.Patch)
 	}
+
+	// The same handler validates Istio configuration at the path the installer's ValidatingWebhookConfiguration uses.
+	if msg := serveValidation(t, h, install.ValidatePath); !strings.Contains(msg, "configuration is invalid") {
+		t.Fatalf("%s did not reject an invalid VirtualService: %q", install.ValidatePath, msg)
+	}
+}
+
+func serveValidation(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	body := invalidVirtualServiceReview()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
+	var out admissionv1.AdmissionReview
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || out.Response.Allowed || out.Response.Result == nil {
+		return rec.Body.String()
+	}
+	return out.Response.Result.Message
 }

@@ -36,6 +36,8 @@ type Options struct {
 	MaxWorkloadCertTTL time.Duration
 	// Debounce is how long changes are collected before one rebuild and push.
 	Debounce time.Duration
+	// LeaderElection picks the replica that performs the cluster-wide writes (see LeaderElection).
+	LeaderElection LeaderElection
 
 	Log *slog.Logger
 }
@@ -54,5 +56,6 @@ func Defaults() Options {
 		WorkloadCertTTL:    24 * time.Hour,
 		MaxWorkloadCertTTL: 90 * 24 * time.Hour,
 		Debounce:           100 * time.Millisecond,
+		LeaderElection:     DefaultLeaderElection(),
 	}
 }

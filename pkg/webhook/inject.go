@@ -4,7 +4,6 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -38,28 +37,7 @@ func NewInjectHandler(inj *inject.Injector) *InjectHandler {
 func (h *InjectHandler) SetInjector(inj *inject.Injector) { h.injector.Store(inj) }
 
 func (h *InjectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "POST an admission.k8s.io/v1 AdmissionReview", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes))
-	if err != nil {
-		http.Error(w, "reading request: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
-		http.Error(w, "request is not an AdmissionReview with a request", http.StatusBadRequest)
-		return
-	}
-	resp := h.Review(review.Request)
-	resp.UID = review.Request.UID
-	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
-	if out.APIVersion == "" {
-		out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	serveReview(w, r, h.Review)
 }
 
 // Review decides one admission request: allowed, with a patch when the pod was injected. A pod the engine
