@@ -124,14 +124,19 @@ func connectProxy(t *testing.T, ctx context.Context, addr, monitoringAddr, nodeI
 	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: nodeID}, TypeUrl: resource.ClusterType}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := stream.Recv()
-	if err != nil {
-		t.Fatalf("first CDS response: %v", err)
-	}
-	ack := &discoveryv3.DiscoveryRequest{TypeUrl: resource.ClusterType, VersionInfo: resp.GetVersionInfo(), ResponseNonce: resp.GetNonce()}
-	if err := stream.Send(ack); err != nil {
-		t.Fatal(err)
-	}
+	// Like a real proxy, ACK every response: the controller may push again (e.g. after patching caBundles).
+	go func() {
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			ack := &discoveryv3.DiscoveryRequest{TypeUrl: resource.ClusterType, VersionInfo: resp.GetVersionInfo(), ResponseNonce: resp.GetNonce()}
+			if err := stream.Send(ack); err != nil {
+				return
+			}
+		}
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if r, err := http.Get("http://" + monitoringAddr + xds.SynczPath); err == nil {
