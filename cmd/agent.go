@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"skiff.dev/skiff/pkg/agent"
 )
@@ -27,7 +28,11 @@ With --envoy-bootstrap it writes the sidecar's Envoy bootstrap: Istio's node ID,
 
 With --grpc-bootstrap it also writes the xDS bootstrap for proxyless gRPC applications (point
 GRPC_XDS_BOOTSTRAP at it); its file_watcher certificate provider reads the agent's certificates.
-The pod's name, namespace and IP come from POD_NAME, POD_NAMESPACE and INSTANCE_IP.`,
+The pod's name, namespace and IP come from POD_NAME, POD_NAMESPACE and INSTANCE_IP.
+
+The proxy image's entrypoint is "skiff agent": injected pods run "proxy sidecar" in istio-proxy and
+"iptables" in istio-init, gateways run "proxy router", and the lifecycle hooks call "wait" and
+"request".`,
 		Example: `  # proxyless gRPC pod: certificates and a bootstrap for its gRPC clients and servers
   skiff agent --output-dir /var/run/skiff/certs --grpc-bootstrap /var/run/skiff/grpc-bootstrap.json
 
@@ -41,17 +46,27 @@ The pod's name, namespace and IP come from POD_NAME, POD_NAMESPACE and INSTANCE_
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.CAAddr, "ca-addr", "istiod.istio-system.svc:15012", "the controller's TLS address (certificate authority)")
-	f.StringVar(&opts.ServerName, "ca-server-name", "", "name the CA's certificate must carry (default: the host of --ca-addr)")
-	f.StringVar(&opts.RootCert, "root-cert", "/var/run/secrets/istio/root-cert.pem", "mesh root certificate (the istio-ca-root-cert ConfigMap)")
-	f.StringVar(&opts.TokenFile, "token", "/var/run/secrets/tokens/istio-token", "projected ServiceAccount token for audience istio-ca")
-	f.StringVar(&opts.OutputDir, "output-dir", "/var/run/skiff/certs", "directory for key.pem, cert-chain.pem and root-cert.pem")
-	f.DurationVar(&opts.CertTTL, "cert-ttl", 24*time.Hour, "requested certificate lifetime")
+	certFlags(f, &opts.Options, "istiod.istio-system.svc:15012", "/var/run/skiff/certs")
 	f.StringVar(&opts.GRPCBootstrap, "grpc-bootstrap", "", "write the proxyless gRPC xDS bootstrap to this path")
 	f.StringVar(&opts.SDSSocket, "sds-socket", "", "serve the certificates to Envoy over SDS on this Unix socket (Istio uses /var/run/secrets/workload-spiffe-uds/socket)")
 	f.StringVar(&opts.EnvoyBootstrap, "envoy-bootstrap", "", "write the sidecar's Envoy bootstrap to this path (needs --sds-socket; xDS over TLS from --ca-addr)")
 	f.StringVar(&opts.Bootstrap.XDSAddr, "xds-addr", "istiod.istio-system.svc:15010", "the controller's xDS address, for the gRPC bootstrap")
-	f.StringVar(&opts.LogLevel, "log_output_level", "default:info", "log level, Istio style: default:<debug|info|warn|error>")
-	f.BoolVar(&opts.LogAsJSON, "log_as_json", false, "write logs as JSON")
+	logFlags(f, &opts.LogLevel, &opts.LogAsJSON)
+	c.AddCommand(newAgentProxyCmd(e), newAgentIptablesCmd(e), newAgentWaitCmd(e), newAgentRequestCmd(e))
 	return c
+}
+
+// certFlags are the certificate flags `skiff agent` and `skiff agent proxy` share.
+func certFlags(f *pflag.FlagSet, o *agent.Options, caAddr, outputDir string) {
+	f.StringVar(&o.CAAddr, "ca-addr", caAddr, "the controller's TLS address (certificate authority)")
+	f.StringVar(&o.ServerName, "ca-server-name", "", "name the CA's certificate must carry (default: the host of --ca-addr)")
+	f.StringVar(&o.RootCert, "root-cert", "/var/run/secrets/istio/root-cert.pem", "mesh root certificate (the istio-ca-root-cert ConfigMap)")
+	f.StringVar(&o.TokenFile, "token", "/var/run/secrets/tokens/istio-token", "projected ServiceAccount token for audience istio-ca")
+	f.StringVar(&o.OutputDir, "output-dir", outputDir, "directory for key.pem, cert-chain.pem and root-cert.pem")
+	f.DurationVar(&o.CertTTL, "cert-ttl", 24*time.Hour, "requested certificate lifetime")
+}
+
+func logFlags(f *pflag.FlagSet, level *string, asJSON *bool) {
+	f.StringVar(level, "log_output_level", "default:info", "log level, Istio style: default:<debug|info|warn|error>")
+	f.BoolVar(asJSON, "log_as_json", false, "write logs as JSON")
 }

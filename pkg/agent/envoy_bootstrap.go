@@ -36,6 +36,11 @@ type EnvoyBootstrapOptions struct {
 	SecureXDSAddr string
 	RootCert      string
 	SDSSocket     string
+	// AdminPort is Envoy's admin port on localhost (default 15000). StatusPort, when set, is the agent's
+	// status server: Envoy then serves the kubelet's /healthz/ready on 15021 from it, and Prometheus
+	// metrics on 15090, as Istio's bootstrap does.
+	AdminPort  int
+	StatusPort int
 }
 
 // EnvoyBootstrap builds the sidecar's Envoy bootstrap: its node (Istio's ID format, so the controller
@@ -49,6 +54,10 @@ func EnvoyBootstrap(o EnvoyBootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil || o.PodNamespace == "" || o.SDSSocket == "" || o.RootCert == "" {
 		return nil, errs.Usage("the Envoy bootstrap needs the xDS host:port, the pod namespace, the SDS socket and the root certificate")
+	}
+	adminPort := o.AdminPort
+	if adminPort == 0 {
+		adminPort = envoyAdminPort
 	}
 	typ := o.ProxyType
 	if typ == "" {
@@ -107,8 +116,11 @@ func EnvoyBootstrap(o EnvoyBootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 			},
 		}},
 		Admin: &bootstrapv3.Admin{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
-			Address: "127.0.0.1", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: envoyAdminPort},
+			Address: "127.0.0.1", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: uint32(adminPort)},
 		}}}},
+	}
+	if o.StatusPort != 0 {
+		addHealthListeners(b, o.StatusPort, adminPort)
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, errs.Failure("generated Envoy bootstrap is invalid: %v", err)

@@ -117,6 +117,10 @@ func (r renderer) gateway(kind gatewayKind, gw GatewaySpec) []runtime.Object {
 			{Name: "istio-envoy", MountPath: "/etc/istio/proxy"},
 			{Name: "istio-data", MountPath: "/var/lib/istio/data"},
 			{Name: "istio-token", MountPath: "/var/run/secrets/tokens", ReadOnly: true},
+			// the agent authenticates the CA with the mesh root and sends the pod's labels (which Gateway
+			// selectors match) in Envoy's node metadata
+			{Name: "istiod-ca-cert", MountPath: "/var/run/secrets/istio", ReadOnly: true},
+			{Name: "istio-podinfo", MountPath: "/etc/istio/pod", ReadOnly: true},
 		},
 		SecurityContext: restrictedContainer(),
 	}
@@ -128,6 +132,11 @@ func (r renderer) gateway(kind gatewayKind, gw GatewaySpec) []runtime.Object {
 		{Name: "istio-token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{
 			ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "istio-ca", ExpirationSeconds: &expiry, Path: "istio-token"},
 		}}}}},
+		{Name: "istiod-ca-cert", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "istio-ca-root-cert"}}}},
+		{Name: "istio-podinfo", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+			{Path: "annotations", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations"}},
+		}}}},
 	}
 	// binding 80/443 needs no privilege: Envoy listens on 8080/8443 and the Service maps the ports
 	unprivileged := &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}}
