@@ -4,11 +4,6 @@ import (
 	"cmp"
 	"context"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -55,43 +50,17 @@ func (s Source) loadFiles() (model.Input, error) {
 	}
 	var in model.Input
 	var docs [][]byte
-	add := func(name string, data []byte) error {
-		split := splitDocs(data)
-		if err := checkSyntax(name, split); err != nil {
+	err = model.ReadPaths(s.Files, s.Stdin, func(name string, data []byte) error {
+		if err := dec.AddYAML(&in, name, data); err != nil {
 			return err
 		}
-		for _, d := range split {
-			docs = append(docs, d.body)
+		for _, d := range model.SplitDocuments(data) {
+			docs = append(docs, d.Body)
 		}
-		return dec.AddYAML(&in, name, data)
-	}
-	for _, p := range s.Files {
-		if p == "-" {
-			if s.Stdin == nil {
-				return in, errs.BadInput("cannot read stdin")
-			}
-			b, err := io.ReadAll(s.Stdin)
-			if err != nil {
-				return in, errs.BadInput("reading stdin: %v", err)
-			}
-			if err := add("-", b); err != nil {
-				return in, err
-			}
-			continue
-		}
-		files, err := yamlFiles(p)
-		if err != nil {
-			return in, err
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return in, errs.BadInput("cannot read %s: %v", f, unwrapPath(err))
-			}
-			if err := add(f, b); err != nil {
-				return in, err
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return in, err
 	}
 	defaultNamespace(&in, cmp.Or(s.Global.Namespace, "default"))
 	in.Pods = append(in.Pods, templatePods(docs, cmp.Or(s.Global.Namespace, "default"))...)
@@ -136,37 +105,4 @@ func defaultNamespace(in *model.Input, ns string) {
 			o.SetNamespace(ns)
 		}
 	}
-}
-
-// yamlFiles expands a path: a file is itself, a directory its YAML and JSON files in lexical order.
-func yamlFiles(path string) ([]string, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, errs.BadInput("cannot read %s: %v", path, unwrapPath(err))
-	}
-	if !info.IsDir() {
-		return []string{path}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return errs.BadInput("cannot read %s: %v", p, unwrapPath(err))
-		}
-		switch strings.ToLower(filepath.Ext(p)) {
-		case ".yaml", ".yml", ".json":
-			if !d.IsDir() {
-				out = append(out, p)
-			}
-		}
-		return nil
-	})
-	slices.Sort(out)
-	return out, err
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

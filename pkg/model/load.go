@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -46,16 +48,16 @@ func NewDecoder() (*Decoder, error) {
 // (Deployments, ConfigMaps, ...) are ignored; a document that does not parse is an errs.BadInput naming the
 // file and the document's first line.
 func (d *Decoder) AddYAML(in *Input, file string, data []byte) error {
-	for _, doc := range splitDocuments(data) {
-		if len(bytes.TrimSpace(doc.body)) == 0 || isOnlyComments(doc.body) {
+	for _, doc := range SplitDocuments(data) {
+		if len(bytes.TrimSpace(doc.Body)) == 0 || isOnlyComments(doc.Body) {
 			continue
 		}
-		obj, err := d.decode(doc.body)
+		obj, err := d.decode(doc.Body)
 		if err != nil {
 			if strings.Contains(err.Error(), "no kind") && strings.Contains(err.Error(), "is registered") {
 				continue
 			}
-			return errs.BadInput("%s:%d: %v", file, doc.line, err)
+			return docError(file, doc, err)
 		}
 		add(in, obj)
 	}
@@ -112,15 +114,16 @@ func add(in *Input, obj runtime.Object) {
 	}
 }
 
-type document struct {
-	line int
-	body []byte
+// Document is one document of a YAML stream and the line of the file it starts on.
+type Document struct {
+	Line int
+	Body []byte
 }
 
-// splitDocuments cuts a YAML stream at "---" lines, remembering where each document starts for messages.
-func splitDocuments(data []byte) []document {
-	var docs []document
-	cur := document{line: 1}
+// SplitDocuments cuts a YAML stream at "---" lines, remembering where each document starts for messages.
+func SplitDocuments(data []byte) []Document {
+	var docs []Document
+	cur := Document{Line: 1}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	n := 0
@@ -129,13 +132,25 @@ func splitDocuments(data []byte) []document {
 		line := sc.Text()
 		if strings.HasPrefix(line, "---") && strings.TrimSpace(strings.TrimLeft(line, "-")) == "" {
 			docs = append(docs, cur)
-			cur = document{line: n + 1}
+			cur = Document{Line: n + 1}
 			continue
 		}
-		cur.body = append(cur.body, line...)
-		cur.body = append(cur.body, '\n')
+		cur.Body = append(cur.Body, line...)
+		cur.Body = append(cur.Body, '\n')
 	}
 	return append(docs, cur)
+}
+
+// yamlLine finds the YAML parser's line, which counts from the start of the document, not the file.
+var yamlLine = regexp.MustCompile(`yaml: line (\d+): (.*)$`)
+
+// docError reports a document's decoding error at its line in the file.
+func docError(file string, doc Document, err error) error {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		rel, _ := strconv.Atoi(m[1])
+		return errs.BadInput("%s:%d: %s", file, doc.Line+rel-1, m[2])
+	}
+	return errs.BadInput("%s:%d: %v", file, doc.Line, err)
 }
 
 func isOnlyComments(b []byte) bool {

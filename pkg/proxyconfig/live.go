@@ -71,7 +71,7 @@ func RunLive(ctx context.Context, o LiveOptions) error {
 func renderFile(o LiveOptions) error {
 	b, err := os.ReadFile(o.File)
 	if err != nil {
-		return errs.BadInput("%s: %v", o.File, errUnwrapPath(err))
+		return errs.BadInput("%v", err) // an *fs.PathError names the file
 	}
 	dump, err := Decode(b)
 	if err != nil {

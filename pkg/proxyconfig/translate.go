@@ -3,9 +3,6 @@ package proxyconfig
 import (
 	"context"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -68,69 +65,8 @@ func loadInput(paths []string, stdin io.Reader) (model.Input, error) {
 		return model.Input{}, err
 	}
 	var in model.Input
-	add := func(name string, data []byte) error { return d.AddYAML(&in, name, data) }
-	for _, p := range paths {
-		if p == "-" {
-			if stdin == nil {
-				return in, errs.Usage("-f - needs standard input")
-			}
-			b, err := io.ReadAll(stdin)
-			if err != nil {
-				return in, errs.BadInput("reading standard input: %v", err)
-			}
-			if err := add("<stdin>", b); err != nil {
-				return in, err
-			}
-			continue
-		}
-		files, err := yamlFiles(p)
-		if err != nil {
-			return in, err
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return in, errs.BadInput("%s: %v", f, err)
-			}
-			if err := add(f, b); err != nil {
-				return in, err
-			}
-		}
-	}
-	return in, nil
-}
-
-// yamlFiles expands a directory into its YAML files, in a stable order.
-func yamlFiles(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, errs.BadInput("%s: %v", path, errUnwrapPath(err))
-	}
-	if !st.IsDir() {
-		return []string{path}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if ext := filepath.Ext(p); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, errs.BadInput("%s: %v", path, err)
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-func errUnwrapPath(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		return pe.Err
-	}
-	return err
+	err = model.ReadPaths(paths, stdin, func(name string, data []byte) error { return d.AddYAML(&in, name, data) })
+	return in, err
 }
 
 // resolveProxy turns --proxy into the model's proxy: a pod of the files gives namespace, labels and IP.

@@ -23,7 +23,7 @@ func TestTranslateBadInput(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"bad YAML names file and line", TranslateOptions{Files: []string{bad}, Proxy: "x"}, 65, bad + ":5: "},
+		{"bad YAML names file and line", TranslateOptions{Files: []string{bad}, Proxy: "x"}, 65, bad + ":7: "},
 		{"missing file", TranslateOptions{Files: []string{filepath.Join(dir, "nope.yaml")}, Proxy: "x"}, 65, "nope.yaml: no such file or directory"},
 		{"unknown workload lists the pods", TranslateOptions{Files: []string{"testdata/bookinfo.yaml"}, Proxy: "ghost"}, 65,
 			`no pod named "ghost" or labelled app=ghost in the input (its pods: details-v1-0.default, productpage-v1-0.default,`},
@@ -70,7 +70,12 @@ func TestTranslateResolvesWorkloads(t *testing.T) {
 		t.Errorf("reviews-v2 should get an inbound chain for 9080 (its IP comes from the EndpointSlice):\n%s", outs[0])
 	}
 	// An app label picks that app's first pod by name, with the IP its EndpointSlice lists.
-	in, err := loadInput([]string{"testdata"}, nil)
+	// testdata itself also holds JSON config dumps, which are no manifests; a directory of manifests only:
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bookinfo.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := loadInput([]string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
