@@ -117,7 +117,7 @@ func find[T named](objs []T, kind, name, namespace string) (T, error) {
 func servicesOf(in model.Input, pod *corev1.Pod) []*corev1.Service {
 	var out []*corev1.Service
 	for _, s := range in.Services {
-		if s.Namespace == pod.Namespace && SelectorMatches(s.Spec.Selector, pod.Labels) {
+		if s.Namespace == pod.Namespace && model.SelectorMatches(s.Spec.Selector, pod.Labels) {
 			out = append(out, s)
 		}
 	}
@@ -129,7 +129,7 @@ func servicesOf(in model.Input, pod *corev1.Pod) []*corev1.Service {
 func podsOf(in model.Input, svc *corev1.Service) []*corev1.Pod {
 	var out []*corev1.Pod
 	for _, p := range in.Pods {
-		if p.Namespace == svc.Namespace && SelectorMatches(svc.Spec.Selector, p.Labels) {
+		if p.Namespace == svc.Namespace && model.SelectorMatches(svc.Spec.Selector, p.Labels) {
 			out = append(out, p)
 		}
 	}

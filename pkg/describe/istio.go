@@ -125,20 +125,6 @@ func Labels(l map[string]string) string {
 	return strings.Join(out, ",")
 }
 
-// SelectorMatches: every selector label is on the object; an empty selector matches nothing (Services
-// without a selector have hand-managed endpoints).
-func SelectorMatches(selector, labels map[string]string) bool {
-	if len(selector) == 0 {
-		return false
-	}
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // SubsetMatches says whether a subset's labels are all on the workload; a subset without labels is the
 // whole service.
 func SubsetMatches(subsetLabels, labels map[string]string) bool {

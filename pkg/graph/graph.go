@@ -268,7 +268,7 @@ func (b *builder) pods(svc *model.Service, subsetLabels map[string]string) []*co
 	}
 	var out []*corev1.Pod
 	for _, p := range b.podsByNS[svc.Namespace] {
-		if describe.SelectorMatches(sel, p.Labels) && describe.SubsetMatches(subsetLabels, p.Labels) {
+		if model.SelectorMatches(sel, p.Labels) && describe.SubsetMatches(subsetLabels, p.Labels) {
 			out = append(out, p)
 		}
 	}

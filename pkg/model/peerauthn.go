@@ -40,7 +40,7 @@ func (m *Mesh) InboundMTLS(namespace string, labels map[string]string, port uint
 		spec := &pa.Spec
 		switch {
 		case pa.Namespace == namespace && spec.GetSelector() != nil:
-			if workload == nil && selects(spec.GetSelector().GetMatchLabels(), labels) {
+			if workload == nil && SelectorMatches(spec.GetSelector().GetMatchLabels(), labels) {
 				workload = spec
 			}
 		case pa.Namespace == namespace:
@@ -80,8 +80,9 @@ func mtlsMode(m *securityapi.PeerAuthentication_MutualTLS) (MTLSMode, bool) {
 	return MTLSPermissive, false
 }
 
-// selects: a selector with no labels selects nothing in particular, so it never matches a workload.
-func selects(selector, labels map[string]string) bool {
+// SelectorMatches says whether every selector label is on the workload. A selector with no labels selects
+// nothing in particular, so it never matches (as a Service without a selector has hand-managed endpoints).
+func SelectorMatches(selector, labels map[string]string) bool {
 	if len(selector) == 0 {
 		return false
 	}

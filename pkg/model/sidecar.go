@@ -15,7 +15,7 @@ func (m *Mesh) SidecarScope(namespace string, labels map[string]string) *network
 		spec := &sc.Spec
 		switch {
 		case sc.Namespace == namespace && spec.GetWorkloadSelector() != nil:
-			if selects(spec.GetWorkloadSelector().GetLabels(), labels) {
+			if SelectorMatches(spec.GetWorkloadSelector().GetLabels(), labels) {
 				return spec
 			}
 		case sc.Namespace == namespace:
