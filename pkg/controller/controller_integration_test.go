@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,15 +33,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"skiff.dev/skiff/internal/testenv"
-	"skiff.dev/skiff/pkg/install/crds"
 	"skiff.dev/skiff/pkg/version"
 )
 
@@ -56,7 +51,7 @@ func TestControllerEndToEnd(t *testing.T) {
 	defer cancel()
 	kube := kubernetes.NewForConfigOrDie(env.Config)
 	istio := istioclient.NewForConfigOrDie(env.Config)
-	installCRDs(ctx, t, env.Config, kube)
+	env.InstallIstioCRDs(t)
 	mustCreate(t, func() error {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}, metav1.CreateOptions{})
 		return err
@@ -235,26 +230,6 @@ func TestControllerEndToEnd(t *testing.T) {
 	if err != nil || again.RootPEM() != c.RootPEM() {
 		t.Fatalf("restart changed the root (err %v)", err)
 	}
-}
-
-// installCRDs creates the Istio CRDs Skiff ships and waits until the API server serves them.
-func installCRDs(ctx context.Context, t *testing.T, cfg *rest.Config, kube *kubernetes.Clientset) {
-	t.Helper()
-	objs, err := crds.Objects()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn := dynamic.NewForConfigOrDie(cfg)
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	for _, o := range objs {
-		if _, err := dyn.Resource(gvr).Create(ctx, o, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "Istio CRDs are served", func() bool {
-		served := servedResources(kube.Discovery(), slog.New(slog.DiscardHandler))
-		return served["networking.istio.io/v1/virtualservices"] && served["networking.istio.io/v1/destinationrules"] && served["security.istio.io/v1/peerauthentications"]
-	})
 }
 
 func mustCreate(t *testing.T, create func() error) {

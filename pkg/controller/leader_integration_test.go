@@ -40,7 +40,7 @@ func TestLeaderElection(t *testing.T) {
 	kube := kubernetes.NewForConfigOrDie(env.Config)
 	const ns, validator = "istio-system", "istio-validator-istio-system"
 	testenv.EnsureNamespace(t, kube, ns, nil)
-	installCRDs(ctx, t, env.Config, kube)
+	env.InstallIstioCRDs(t)
 	// A previous holder whose lease has not expired yet: until it does, no replica may create the root.
 	now := metav1.NewMicroTime(time.Now())
 	mustCreate(t, func() error {

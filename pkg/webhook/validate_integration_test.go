@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"skiff.dev/skiff/internal/testenv"
-	"skiff.dev/skiff/pkg/install/crds"
 )
 
 // TestValidationWebhookWithAPIServer registers the validation webhook (real TLS, caBundle from a test CA)
@@ -31,7 +30,7 @@ func TestValidationWebhookWithAPIServer(t *testing.T) {
 	defer cancel()
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	dyn := dynamic.NewForConfigOrDie(env.Config)
-	installIstioCRDs(ctx, t, dyn)
+	env.InstallIstioCRDs(t)
 	testenv.EnsureNamespace(t, cs, "shop", nil)
 	vsGVR := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
 	vss := dyn.Resource(vsGVR).Namespace("shop")
@@ -125,29 +124,4 @@ func object(t *testing.T, name, rule string) *unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	return &u
-}
-
-// installIstioCRDs creates the CRDs Skiff ships and waits until VirtualServices are served.
-func installIstioCRDs(ctx context.Context, t *testing.T, dyn dynamic.Interface) {
-	t.Helper()
-	objs, err := crds.Objects()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	for _, o := range objs {
-		if _, err := dyn.Resource(gvr).Create(ctx, o, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("creating CRD %s: %v", o.GetName(), err)
-		}
-	}
-	vs := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
-	for {
-		if _, err := dyn.Resource(vs).List(ctx, metav1.ListOptions{Limit: 1}); err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatal("Istio CRDs not served in time")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
