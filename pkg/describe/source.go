@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"skiff.dev/skiff/pkg/config"
 	"skiff.dev/skiff/pkg/errs"
@@ -69,38 +68,7 @@ func (s Source) loadFiles() (model.Input, error) {
 
 // defaultNamespace puts objects without a namespace where kubectl apply would: -n, else "default".
 func defaultNamespace(in *model.Input, ns string) {
-	var objs []metav1.Object
-	for _, o := range in.Services {
-		objs = append(objs, o)
-	}
-	for _, o := range in.Pods {
-		objs = append(objs, o)
-	}
-	for _, o := range in.EndpointSlices {
-		objs = append(objs, o)
-	}
-	for _, o := range in.VirtualServices {
-		objs = append(objs, o)
-	}
-	for _, o := range in.DestinationRules {
-		objs = append(objs, o)
-	}
-	for _, o := range in.ServiceEntries {
-		objs = append(objs, o)
-	}
-	for _, o := range in.Gateways {
-		objs = append(objs, o)
-	}
-	for _, o := range in.PeerAuthentications {
-		objs = append(objs, o)
-	}
-	for _, o := range in.AuthorizationPolicies {
-		objs = append(objs, o)
-	}
-	for _, o := range in.Sidecars {
-		objs = append(objs, o)
-	}
-	for _, o := range objs {
+	for _, o := range in.Objects() {
 		if o.GetNamespace() == "" {
 			o.SetNamespace(ns)
 		}
