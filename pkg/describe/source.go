@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 
-
 	"skiff.dev/skiff/pkg/config"
 	"skiff.dev/skiff/pkg/errs"
 	"skiff.dev/skiff/pkg/kube"
