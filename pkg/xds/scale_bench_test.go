@@ -74,26 +74,7 @@ func fullPushAfterVirtualServiceChange(b *testing.B, env *scaleEnv, in model.Inp
 		split := splits[i%2]
 		i++
 		in = withSplit(in, split)
-		before, err := env.fleet.maxAcked(resource.RouteType)
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		if err := env.server.Push(env.ctx, model.Build(in)); err != nil {
-			b.Fatal(err)
-		}
-		pushCall += time.Since(start)
-		if err := env.fleet.waitAtLeast(env.ctx, resource.RouteType, before+1); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if err := env.fleet.checkSplit(split); err != nil {
-			b.Fatal(err)
-		}
-		if err := env.fleet.settle(env.ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
+		pushCall += env.pushUntilAcked(b, in, resource.RouteType, func() error { return env.fleet.checkSplit(split) })
 	}
 	env.report(b, pushCall)
 }
@@ -106,28 +87,35 @@ func incrementalEDS(b *testing.B, env *scaleEnv, in model.Input) {
 	for b.Loop() {
 		in = withEndpoint(in, endpoints)
 		endpoints++
-		before, err := env.fleet.maxAcked(resource.EndpointType)
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		if err := env.server.Push(env.ctx, model.Build(in)); err != nil {
-			b.Fatal(err)
-		}
-		pushCall += time.Since(start)
-		if err := env.fleet.waitAtLeast(env.ctx, resource.EndpointType, before+1); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		if err := env.fleet.checkEndpoints(endpoints); err != nil {
-			b.Fatal(err)
-		}
-		if err := env.fleet.settle(env.ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
+		pushCall += env.pushUntilAcked(b, in, resource.EndpointType, func() error { return env.fleet.checkEndpoints(endpoints) })
 	}
 	env.report(b, pushCall)
+}
+
+// pushUntilAcked pushes in and waits until every proxy ACKed a newer version of typ (the timed part), then,
+// untimed, checks what the proxies got and lets every type settle. It returns the time spent inside Push.
+func (env *scaleEnv) pushUntilAcked(b *testing.B, in model.Input, typ string, check func() error) time.Duration {
+	before, err := env.fleet.maxAcked(typ)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := env.server.Push(env.ctx, model.Build(in)); err != nil {
+		b.Fatal(err)
+	}
+	inPush := time.Since(start)
+	if err := env.fleet.waitAtLeast(env.ctx, typ, before+1); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if err := check(); err != nil {
+		b.Fatal(err)
+	}
+	if err := env.fleet.settle(env.ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	return inPush
 }
 
 // proxyFleet is the simulated proxies, in this process or a child process.
