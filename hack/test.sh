@@ -5,5 +5,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KUBEBUILDER_ASSETS="$(hack/testenv.sh)"
 export KUBEBUILDER_ASSETS
+unformatted="$(gofmt -l .)"
+if [[ -n "$unformatted" ]]; then
+	echo "gofmt needed on:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
 go vet ./...
 go test -count=1 -timeout 30m ./... "$@"
