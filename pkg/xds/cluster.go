@@ -24,6 +24,9 @@ func (g *generator) clusters() ([]*clusterv3.Cluster, []*endpointv3.ClusterLoadA
 		dr := g.mesh.DestinationRuleFor(svc.Hostname, g.proxy.Namespace)
 		for _, port := range svc.Ports {
 			c, cla := g.cluster(svc, port, "", nil, policyFor(dr, "", port.Number))
+			if dr != nil {
+				c.Metadata = istioConfigMetadata("destination-rule", dr.Namespace, dr.Name)
+			}
 			clusters = append(clusters, c)
 			if cla != nil {
 				loads = append(loads, cla)
@@ -38,6 +41,7 @@ func (g *generator) clusters() ([]*clusterv3.Cluster, []*endpointv3.ClusterLoadA
 				}
 				seen[subset.GetName()] = true
 				c, cla := g.cluster(svc, port, subset.GetName(), subset.GetLabels(), policyFor(dr, subset.GetName(), port.Number))
+				c.Metadata = istioConfigMetadata("destination-rule", dr.Namespace, dr.Name)
 				clusters = append(clusters, c)
 				if cla != nil {
 					loads = append(loads, cla)

@@ -173,7 +173,7 @@ func (g *generator) routerRoutes(servers []gatewayServer) []*routev3.RouteConfig
 				vh := &routev3.VirtualHost{
 					Name:    host + ":" + portName(port),
 					Domains: []string{host, host + ":" + portName(port)},
-					Routes:  g.httpRoutes(&vs.Spec, routeContext{namespace: vs.Namespace, port: port, gateway: s.gateway}),
+					Routes:  fromVirtualService(g.httpRoutes(&vs.Spec, routeContext{namespace: vs.Namespace, port: port, gateway: s.gateway}), vs.Namespace, vs.Name),
 				}
 				if s.server.GetTls().GetHttpsRedirect() && !isTLS(s.server) {
 					vh.RequireTls = routev3.VirtualHost_ALL

@@ -44,7 +44,7 @@ func (g *generator) sidecarRoutes() []*routev3.RouteConfiguration {
 func (g *generator) virtualHost(svc *model.Service, port model.Port) *routev3.VirtualHost {
 	vh := &routev3.VirtualHost{Name: HostPort(svc.Hostname, port.Number), Domains: g.domains(svc, port)}
 	if vs := g.virtualServiceFor(svc.Hostname); vs != nil {
-		vh.Routes = g.httpRoutes(&vs.Spec, routeContext{namespace: vs.Namespace, port: port.Number, gateway: meshGateway})
+		vh.Routes = fromVirtualService(g.httpRoutes(&vs.Spec, routeContext{namespace: vs.Namespace, port: port.Number, gateway: meshGateway}), vs.Namespace, vs.Name)
 		return vh
 	}
 	vh.Routes = []*routev3.Route{{
