@@ -26,6 +26,7 @@ import (
 	"skiff.dev/skiff/pkg/inject"
 	"skiff.dev/skiff/pkg/install"
 	"skiff.dev/skiff/pkg/kube"
+	"skiff.dev/skiff/pkg/proxystatus"
 	"skiff.dev/skiff/pkg/version"
 	"skiff.dev/skiff/pkg/xds"
 )
@@ -82,7 +83,7 @@ func TestCheckInstalledMesh(t *testing.T) {
 	}))
 	t.Cleanup(debugSrv.Close)
 	kubelet.Expose(meshNS, "istiod-7f9c-abcde", webhookPort, webhookSrv.Listener.Addr().String())
-	kubelet.Expose(meshNS, "istiod-7f9c-abcde", monitoringPort, debugSrv.Listener.Addr().String())
+	kubelet.Expose(meshNS, "istiod-7f9c-abcde", proxystatus.MonitoringPort, debugSrv.Listener.Addr().String())
 	injectedPod(t, c, "productpage-v1-6b746f74dc-9stvs", version.Get().Version)
 
 	check := func(t *testing.T, output string) (string, error) {

@@ -22,6 +22,7 @@ import (
 	"skiff.dev/skiff/pkg/controller"
 	"skiff.dev/skiff/pkg/install"
 	"skiff.dev/skiff/pkg/kube"
+	"skiff.dev/skiff/pkg/proxystatus"
 	"skiff.dev/skiff/pkg/ui"
 	"skiff.dev/skiff/pkg/version"
 	"skiff.dev/skiff/pkg/xds"
@@ -67,7 +68,7 @@ func TestCheckWithRealController(t *testing.T) {
 	kubelet := env.StartKubelet(t, "node-1")
 	testenv.RunningPod(t, c.Typed, meshNS, "istiod-0", "node-1", map[string]string{"app": "istiod", "istio.io/rev": "default"}, true)
 	kubelet.Expose(meshNS, "istiod-0", webhookPort, ctrl.WebhookAddr())
-	kubelet.Expose(meshNS, "istiod-0", monitoringPort, ctrl.MonitoringAddr())
+	kubelet.Expose(meshNS, "istiod-0", proxystatus.MonitoringPort, ctrl.MonitoringAddr())
 	injectedPod(t, c, "productpage-v1", version.Get().Version)
 
 	// The controller publishes the root and the caBundle asynchronously; wait for what check reads.

@@ -20,9 +20,8 @@ import (
 
 // Controller ports the checks reach through a port-forward to the istiod pod.
 const (
-	webhookPort    = 15017 // the injection and validation webhooks (TLS)
-	monitoringPort = 15014 // /debug/syncz, /metrics, /version
-	probeTimeout   = 5 * time.Second
+	webhookPort  = 15017 // the injection and validation webhooks (TLS)
+	probeTimeout = 5 * time.Second
 )
 
 // notReachable says the controller pod could not be reached at all (no running pod, or the port-forward
@@ -105,23 +104,4 @@ func fetch(ctx context.Context, client *http.Client, url string) (*http.Response
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, err
-}
-
-// getMonitoring GETs path from the controller's monitoring port.
-func (in *inspector) getMonitoring(ctx context.Context, path string) ([]byte, error) {
-	addr, done, err := in.forward(ctx, monitoringPort)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	transport := &http.Transport{}
-	defer transport.CloseIdleConnections()
-	resp, err := fetch(ctx, &http.Client{Transport: transport}, "http://"+addr+path)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s on pod port %d: %v", path, monitoringPort, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s on pod port %d: %s", path, monitoringPort, resp.Status)
-	}
-	return io.ReadAll(resp.Body)
 }

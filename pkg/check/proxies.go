@@ -3,9 +3,11 @@ package check
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
+	"skiff.dev/skiff/pkg/proxystatus"
 	"skiff.dev/skiff/pkg/xds"
 )
 
@@ -15,21 +17,22 @@ const (
 )
 
 func (in *inspector) proxiesSynced(ctx context.Context) Result {
-	body, err := in.getMonitoring(ctx, xds.SynczPath)
+	var unread []string
+	doc, err := proxystatus.ReadAll(ctx, in.c, in.ns, io.Discard, func(err error) { unread = append(unread, firstLine(err)) })
 	if err != nil {
 		hint := "the controller must be running and ready (" + nameControllerReady + ")"
 		switch {
 		case strings.Contains(err.Error(), "forbidden"):
 			hint = "skiff check needs permission to create pods/portforward in namespace " + in.ns
-		case strings.Contains(err.Error(), "404"):
+		case strings.Contains(err.Error(), "does not serve"):
 			hint = "the controller may be an older release without " + xds.SynczPath + " (" + nameVersionSkew + ")"
 		}
 		return result(groupProxies, nameProxiesSynced, StatusError, "reading the controller's "+xds.SynczPath+": "+firstLine(err), hint)
 	}
-	doc, err := xds.ParseSyncz(body)
-	if err != nil {
-		return result(groupProxies, nameProxiesSynced, StatusError, "the controller's "+xds.SynczPath+": "+err.Error(),
-			"the client and controller may be different releases ("+nameVersionSkew+")")
+	if len(unread) > 0 {
+		// The proxies of an unreadable replica are unknown, so the mesh cannot be called synced.
+		return result(groupProxies, nameProxiesSynced, StatusError, "could not read "+xds.SynczPath+" from every controller replica: "+strings.Join(unread, "; "),
+			"each replica knows only its own proxies; make every istiod pod reachable ("+nameControllerReady+")")
 	}
 	return proxiesSynced(doc.Proxies)
 }

@@ -84,18 +84,24 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// readAll reads /debug/syncz from every ready controller replica, as each knows only its own proxies, and
-// merges them; a replica that cannot be read is a warning unless none can.
+// readAll reads every replica for the command, printing replicas it cannot read as warnings.
 func readAll(ctx context.Context, c *kube.Clients, o Options) (*xds.Syncz, error) {
-	ns := o.Global.MeshNamespace
+	logs := io.Discard
+	if o.Global.Verbosity > 0 {
+		logs = o.Streams.Err
+	}
+	warn := ui.NewPrinter(o.Streams.Err)
+	return ReadAll(ctx, c, o.Global.MeshNamespace, logs, func(err error) { warn.Warning("%v", err) })
+}
+
+// ReadAll reads /debug/syncz from every ready controller replica in ns, as each knows only its own proxies,
+// and merges them. A replica that cannot be read goes to unread; it is an error only when none can be read.
+// `skiff check` shares it, so both commands see the same proxies.
+func ReadAll(ctx context.Context, c *kube.Clients, ns string, logs io.Writer, unread func(error)) (*xds.Syncz, error) {
 	a := controllerAddon()
 	pods, err := dashboard.FindAddonPods(ctx, c.Typed, a, ns, a.Selector)
 	if err != nil {
 		return nil, err
-	}
-	logs := io.Discard
-	if o.Global.Verbosity > 0 {
-		logs = o.Streams.Err
 	}
 	merged := &xds.Syncz{Proxies: []xds.ProxySync{}}
 	var names []string
@@ -106,7 +112,7 @@ func readAll(ctx context.Context, c *kube.Clients, o Options) (*xds.Syncz, error
 			if firstErr == nil {
 				firstErr = err
 			}
-			ui.NewPrinter(o.Streams.Err).Warning("%v", err)
+			unread(err)
 			continue
 		}
 		names = append(names, pod.Name)
