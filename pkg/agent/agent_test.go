@@ -74,21 +74,7 @@ func TestAgentFetchesAndRenews(t *testing.T) {
 	env := testenv.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kube := kubernetes.NewForConfigOrDie(env.Config)
-	if _, err := kube.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ratings"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := kube.CoreV1().ServiceAccounts("default").CreateToken(ctx, "ratings", &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{ca.DefaultAudience}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	authority, err := ca.NewSelfSigned("cluster.local", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := serveCA(t, authority, kube)
+	authority, addr, token := ratingsCA(ctx, t, env)
 
 	dir := t.TempDir()
 	write := func(name, data string) string {
@@ -100,7 +86,7 @@ func TestAgentFetchesAndRenews(t *testing.T) {
 	}
 	opts := Options{
 		CAAddr: addr, ServerName: "istiod.istio-system.svc",
-		RootCert: write("mesh-root.pem", authority.RootPEM()), TokenFile: write("token", tr.Status.Token),
+		RootCert: write("mesh-root.pem", authority.RootPEM()), TokenFile: write("token", token),
 		OutputDir: filepath.Join(dir, "certs"), CertTTL: 3 * time.Second,
 		GRPCBootstrap:  filepath.Join(dir, "bootstrap.json"),
 		SDSSocket:      filepath.Join(dir, "sds.sock"),
@@ -268,4 +254,25 @@ func TestEnvoyBootstrap(t *testing.T) {
 	if _, err := EnvoyBootstrap(o); errs.KindOf(err) != errs.KindUsage {
 		t.Fatalf("bad address: got %v, want a usage error", err)
 	}
+}
+
+// ratingsCA serves a fresh self-signed CA that authenticates callers by TokenReview on env's API server,
+// and returns it, its address and a projected token of ServiceAccount default/ratings for audience istio-ca.
+func ratingsCA(ctx context.Context, t *testing.T, env *testenv.Environment) (authority *ca.Authority, addr, token string) {
+	t.Helper()
+	kube := kubernetes.NewForConfigOrDie(env.Config)
+	if _, err := kube.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ratings"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := kube.CoreV1().ServiceAccounts("default").CreateToken(ctx, "ratings", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{ca.DefaultAudience}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authority, err = ca.NewSelfSigned("cluster.local", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authority, serveCA(t, authority, kube), tr.Status.Token
 }

@@ -16,11 +16,6 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -194,21 +189,8 @@ func TestProxyLifecycle(t *testing.T) {
 	env := testenv.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kube := kubernetes.NewForConfigOrDie(env.Config)
-	if _, err := kube.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ratings"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := kube.CoreV1().ServiceAccounts("default").CreateToken(ctx, "ratings", &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{ca.DefaultAudience}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	authority, err := ca.NewSelfSigned("cluster.local", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newProxyFixture(t, "serve", serveCA(t, authority, kube), authority.RootPEM(), tr.Status.Token)
+	authority, addr, token := ratingsCA(ctx, t, env)
+	f := newProxyFixture(t, "serve", addr, authority.RootPEM(), token)
 	apps := startApps(t)
 	f.env[AppProbersEnv] = fmt.Sprintf(`{"/app-health/ratings/readyz":{"httpGet":{"path":"/healthz","port":%d,"scheme":"HTTP"}}}`, apps.httpPort)
 
