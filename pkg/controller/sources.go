@@ -8,6 +8,7 @@ import (
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	networkingv1listers "istio.io/client-go/pkg/listers/networking/v1"
 	securityv1listers "istio.io/client-go/pkg/listers/security/v1"
+	telemetryv1listers "istio.io/client-go/pkg/listers/telemetry/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -32,13 +33,15 @@ type sources struct {
 	pods           corev1listers.PodLister
 	namespaces     corev1listers.NamespaceLister
 
-	virtualServices       networkingv1listers.VirtualServiceLister
-	destinationRules      networkingv1listers.DestinationRuleLister
-	serviceEntries        networkingv1listers.ServiceEntryLister
-	gateways              networkingv1listers.GatewayLister
-	sidecars              networkingv1listers.SidecarLister
-	peerAuthentications   securityv1listers.PeerAuthenticationLister
-	authorizationPolicies securityv1listers.AuthorizationPolicyLister
+	virtualServices        networkingv1listers.VirtualServiceLister
+	destinationRules       networkingv1listers.DestinationRuleLister
+	serviceEntries         networkingv1listers.ServiceEntryLister
+	gateways               networkingv1listers.GatewayLister
+	sidecars               networkingv1listers.SidecarLister
+	peerAuthentications    securityv1listers.PeerAuthenticationLister
+	authorizationPolicies  securityv1listers.AuthorizationPolicyLister
+	requestAuthentications securityv1listers.RequestAuthenticationLister
+	telemetries            telemetryv1listers.TelemetryLister
 
 	synced []cache.InformerSynced
 }
@@ -75,6 +78,7 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 	served := servedResources(disc, log)
 	net := s.istio.Networking().V1()
 	sec := s.istio.Security().V1()
+	tel := s.istio.Telemetry().V1()
 	optional := []struct {
 		gvr  string
 		inf  cache.SharedIndexInformer
@@ -87,6 +91,8 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 		{"networking.istio.io/v1/sidecars", net.Sidecars().Informer(), func() { s.sidecars = net.Sidecars().Lister() }},
 		{"security.istio.io/v1/peerauthentications", sec.PeerAuthentications().Informer(), func() { s.peerAuthentications = sec.PeerAuthentications().Lister() }},
 		{"security.istio.io/v1/authorizationpolicies", sec.AuthorizationPolicies().Informer(), func() { s.authorizationPolicies = sec.AuthorizationPolicies().Lister() }},
+		{"security.istio.io/v1/requestauthentications", sec.RequestAuthentications().Informer(), func() { s.requestAuthentications = sec.RequestAuthentications().Lister() }},
+		{"telemetry.istio.io/v1/telemetries", tel.Telemetries().Informer(), func() { s.telemetries = tel.Telemetries().Lister() }},
 	}
 	for _, o := range optional {
 		if !served[o.gvr] {
@@ -104,7 +110,7 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 // servedResources lists group/version/resource names the API server serves, for the Istio groups.
 func servedResources(disc discovery.DiscoveryInterface, log *slog.Logger) map[string]bool {
 	out := map[string]bool{}
-	for _, gv := range []string{"networking.istio.io/v1", "security.istio.io/v1"} {
+	for _, gv := range []string{"networking.istio.io/v1", "security.istio.io/v1", "telemetry.istio.io/v1"} {
 		list, err := disc.ServerResourcesForGroupVersion(gv)
 		if err != nil {
 			log.Debug("group version not served", "groupVersion", gv, "error", err)
@@ -169,6 +175,16 @@ func (s *sources) input(domainSuffix string) (model.Input, error) {
 	}
 	if s.authorizationPolicies != nil {
 		if in.AuthorizationPolicies, err = s.authorizationPolicies.List(all); err != nil {
+			return in, err
+		}
+	}
+	if s.requestAuthentications != nil {
+		if in.RequestAuthentications, err = s.requestAuthentications.List(all); err != nil {
+			return in, err
+		}
+	}
+	if s.telemetries != nil {
+		if in.Telemetries, err = s.telemetries.List(all); err != nil {
 			return in, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	telemetryv1 "istio.io/client-go/pkg/apis/telemetry/v1"
 )
 
 // DefaultDomainSuffix is the cluster DNS domain Kubernetes service hostnames end with.
@@ -106,16 +107,21 @@ func (t ProxyType) String() string {
 
 // Input is everything a Mesh is built from, as the Kubernetes and Istio API types.
 type Input struct {
-	Services              []*corev1.Service
-	EndpointSlices        []*discoveryv1.EndpointSlice
-	Pods                  []*corev1.Pod
-	VirtualServices       []*networkingv1.VirtualService
-	DestinationRules      []*networkingv1.DestinationRule
-	ServiceEntries        []*networkingv1.ServiceEntry
-	Gateways              []*networkingv1.Gateway
-	PeerAuthentications   []*securityv1.PeerAuthentication
-	AuthorizationPolicies []*securityv1.AuthorizationPolicy
-	Sidecars              []*networkingv1.Sidecar
+	Services               []*corev1.Service
+	EndpointSlices         []*discoveryv1.EndpointSlice
+	Pods                   []*corev1.Pod
+	VirtualServices        []*networkingv1.VirtualService
+	DestinationRules       []*networkingv1.DestinationRule
+	ServiceEntries         []*networkingv1.ServiceEntry
+	Gateways               []*networkingv1.Gateway
+	PeerAuthentications    []*securityv1.PeerAuthentication
+	AuthorizationPolicies  []*securityv1.AuthorizationPolicy
+	Sidecars               []*networkingv1.Sidecar
+	RequestAuthentications []*securityv1.RequestAuthentication
+	Telemetries            []*telemetryv1.Telemetry
+	// Secrets are the TLS credentials Gateways name in credentialName (kubernetes.io/tls or Opaque with
+	// tls.crt/tls.key, and ca.crt or a <name>-cacert Secret for MUTUAL); served to gateways over SDS.
+	Secrets []*corev1.Secret
 	// DomainSuffix defaults to DefaultDomainSuffix.
 	DomainSuffix string
 	// TrustDomain is the SPIFFE trust domain of workload identities; defaults to DefaultTrustDomain.
