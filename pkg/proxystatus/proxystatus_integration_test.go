@@ -206,7 +206,7 @@ func TestProxyStatusThroughAPIServer(t *testing.T) {
 // serve runs srv's ADS on one port and its /debug/syncz on another, as the controller does.
 func serve(t *testing.T, srv *xds.Server) (xdsAddr, monitoringAddr string) {
 	t.Helper()
-	g := grpc.NewServer()
+	g := grpc.NewServer(xds.GRPCServerOptions()...)
 	srv.Register(g)
 	lis := listen(t)
 	go func() { _ = g.Serve(lis) }()

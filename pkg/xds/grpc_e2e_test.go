@@ -187,7 +187,7 @@ func startEnvWith(t *testing.T, backends []*backend, vs *networkingv1.VirtualSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(skiffxds.GRPCServerOptions()...)
 	srv.Register(g)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)

@@ -88,7 +88,7 @@ func startControlPlane(t *testing.T, mesh *model.Mesh) (*skiffxds.Server, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(skiffxds.GRPCServerOptions()...)
 	srv.Register(g)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)

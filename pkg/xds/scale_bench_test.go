@@ -8,8 +8,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,8 +50,8 @@ func BenchmarkFullPushAfterVirtualServiceChange(b *testing.B) {
 }
 
 // BenchmarkIncrementalEDS: one endpoint joins one service; the time is from the change until every proxy
-// subscribed to that service's cluster has received and ACKed the new endpoints. The server has no
-// endpoint-only path: this is the same rebuild and push as any change, and it shows what that costs.
+// subscribed to that service's cluster has received and ACKed the new endpoints. The rebuild is the same
+// as for any change; only the one changed ClusterLoadAssignment is sent.
 func BenchmarkIncrementalEDS(b *testing.B) {
 	in := largeInput(scaleServices)
 	incrementalEDS(b, startScale(b, in), in)
@@ -92,19 +94,21 @@ func incrementalEDS(b *testing.B, env *scaleEnv, in model.Input) {
 	env.report(b, pushCall)
 }
 
-// pushUntilAcked pushes in and waits until every proxy ACKed a newer version of typ (the timed part), then,
-// untimed, checks what the proxies got and lets every type settle. It returns the time spent inside Push.
+// pushUntilAcked pushes in and waits until every proxy ACKed a new response of typ (the timed part), then,
+// untimed, checks what the proxies got and lets every type settle. It returns the time spent until Push
+// returned (model.Build; generating and encoding happen as the streams ask).
 func (env *scaleEnv) pushUntilAcked(b *testing.B, in model.Input, typ string, check func() error) time.Duration {
-	before, err := env.fleet.maxAcked(typ)
-	if err != nil {
+	b.StopTimer()
+	if err := env.fleet.mark(typ); err != nil {
 		b.Fatal(err)
 	}
+	b.StartTimer()
 	start := time.Now()
 	if err := env.server.Push(env.ctx, model.Build(in)); err != nil {
 		b.Fatal(err)
 	}
 	inPush := time.Since(start)
-	if err := env.fleet.waitAtLeast(env.ctx, typ, before+1); err != nil {
+	if err := env.fleet.waitPast(env.ctx, typ); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
@@ -120,9 +124,9 @@ func (env *scaleEnv) pushUntilAcked(b *testing.B, in model.Input, typ string, ch
 
 // proxyFleet is the simulated proxies, in this process or a child process.
 type proxyFleet interface {
-	// maxAcked is the newest version of typ any proxy has ACKed.
-	maxAcked(typ string) (uint64, error)
-	waitAtLeast(ctx context.Context, typ string, min uint64) error
+	// mark notes how many responses of typ each proxy ACKed; waitPast waits until each ACKed one more.
+	mark(typ string) error
+	waitPast(ctx context.Context, typ string) error
 	settle(ctx context.Context) error
 	// checkSplit and checkEndpoints verify what proxy 0 received.
 	checkSplit(split [2]uint32) error
@@ -138,6 +142,8 @@ type scaleEnv struct {
 	// connect is how long connecting the fleet took; connectPeak the peak RSS by then.
 	connect     time.Duration
 	connectPeak int64
+	// cpuStart is this process's CPU time when the measured pushes began.
+	cpuStart time.Duration
 }
 
 // startScale serves in over ADS on loopback and connects the fleet; everything stops when b ends.
@@ -152,24 +158,18 @@ func startScale(b *testing.B, in model.Input) *scaleEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(GRPCServerOptions()...)
 	srv.Register(g)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = g.Serve(lis) }()
 	b.Cleanup(func() { g.Stop(); <-served })
 
-	// A node's first request gets a snapshot of its own, shared with its replicas only after the next
-	// Push; the controller pushes on every burst of changes, so push while the proxies connect too.
 	start := time.Now()
-	stopPushing := pushWhile(ctx, srv, mesh)
 	var f proxyFleet
 	if os.Getenv("SKIFF_BENCH_FLEET") == "process" {
 		f, err = startFleetProcess(ctx, lis.Addr().String(), spec)
 	} else {
 		f, err = connectFleet(ctx, lis.Addr().String(), spec, mesh, true)
-	}
-	if perr := stopPushing(); err == nil {
-		err = perr
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -194,57 +194,35 @@ func startScale(b *testing.B, in model.Input) *scaleEnv {
 func (e *scaleEnv) resetPeak(b *testing.B) {
 	runtime.GC()
 	debug.FreeOSMemory()
+	e.cpuStart = cpuTime()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("cannot reset the peak RSS (%v): peak-RSS-MB includes connecting", err)
 	}
 }
 
-// pushWhile pushes mesh after every connectWave new proxies (or 2 s with some), as the controller's debounced
-// push loop would on the pod events of a rollout, until the returned function is called; that returns
-// the first push error.
-func pushWhile(ctx context.Context, srv *Server, mesh *model.Mesh) func() error {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		pushedFor, last := 0, time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				done <- nil
-				return
-			case <-tick.C:
-			}
-			// Not on every new proxy: a push regenerates every workload connected so far.
-			n := srv.ConnectedProxies()
-			if n-pushedFor < connectWave && (n == pushedFor || time.Since(last) < 2*time.Second) {
-				continue
-			}
-			last = time.Now()
-			pushedFor = n
-			if err := srv.Push(ctx, mesh); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	return func() error { cancel(); return <-done }
-}
-
-// report adds the custom metrics: wall time per push and the part of it until Server.Push returned (model.Build,
-// generating a snapshot per workload, handing them to the cache; delivery runs concurrently), the scale, and
+// report adds the custom metrics: wall time per push and the part of it until Server.Push returned
+// (model.Build; generation, encoding and delivery run on the streams), the scale, and
 // memory. peak-RSS-MB is this process's high-water mark (VmHWM) while pushing, connect-peak-RSS-MB the
 // one while connecting; heap-MB the live heap after a GC.
 func (e *scaleEnv) report(b *testing.B, pushCall time.Duration) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/push")
 	b.ReportMetric(float64(pushCall.Microseconds())/1000/float64(b.N), "push-call-ms/push")
+	// With the fleet in a child process, this is the server's CPU alone (settling included).
+	b.ReportMetric(float64((cpuTime()-e.cpuStart).Microseconds())/1000/float64(b.N), "cpu-ms/push")
 	b.ReportMetric(float64(e.spec.proxies), "proxies")
-	b.ReportMetric(float64(e.spec.workloads()), "snapshots/push")
+	b.ReportMetric(float64(e.spec.workloads()), "proxy-classes")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(ms.StackInuse)/(1<<20), "stacks-MB")
+	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+	if path := os.Getenv("SKIFF_BENCH_HEAP_PROFILE"); path != "" {
+		// The live heap with the fleet still connected; -test.memprofile is written after it has gone.
+		if err := writeHeapProfile(path + "." + strings.ReplaceAll(b.Name(), "/", "_")); err != nil {
+			b.Error(err)
+		}
+	}
 	if hwm, err := peakRSS(); err == nil {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
 	}
@@ -324,6 +302,27 @@ func (f *fleet) checkEndpoints(n int) error {
 		return nil
 	}
 	return fmt.Errorf("proxy 0 has no endpoints for %s", want)
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// cpuTime is the user and system CPU time this process has used (not its children's).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is this process's resident set high-water mark in bytes.

@@ -3,8 +3,8 @@ package xds
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -64,8 +64,8 @@ func subscriptions(mesh *model.Mesh, p *model.Proxy) map[string][]string {
 }
 
 // fleet is a set of simulated sidecars, each on its own gRPC connection and SotW ADS stream, that
-// acknowledge every response. It counts, per type, how many proxies have ACKed a version of at least a
-// target, so waiting costs nothing per response beyond a comparison.
+// acknowledge every response. It counts each proxy's ACKs per type, so waiting for every proxy to take
+// a push costs nothing per response beyond a comparison.
 type fleet struct {
 	proxies []*simProxy
 	cancel  context.CancelFunc
@@ -74,9 +74,9 @@ type fleet struct {
 	keep bool
 
 	mu      sync.Mutex
-	target  map[string]uint64
-	reached map[string]int
-	done    chan struct{} // closed when every proxy reached the target of the type waited for
+	total   int            // ACKs of any type, for settle
+	reached map[string]int // proxies past their mark, per type
+	done    chan struct{}  // closed when every proxy passed its mark of the type waited for
 	waiting string
 	err     error // the first stream failure
 }
@@ -85,16 +85,16 @@ type simProxy struct {
 	conn   *grpc.ClientConn
 	stream discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesClient
 	subs   map[string][]string
-	// acked and last are guarded by fleet.mu.
-	acked map[string]uint64
-	last  map[string]*discoveryv3.DiscoveryResponse
+	// acks, marks and last are guarded by fleet.mu.
+	acks, marks map[string]int
+	last        map[string]*discoveryv3.DiscoveryResponse
 }
 
 // connectFleet dials addr once per proxy, in waves of connectWave, subscribes to all four types and
 // returns when every proxy has ACKed each of them once. Close it to end the streams and their goroutines.
 func connectFleet(ctx context.Context, addr string, spec fleetSpec, mesh *model.Mesh, keep bool) (*fleet, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	f := &fleet{cancel: cancel, keep: keep, target: map[string]uint64{}, reached: map[string]int{}}
+	f := &fleet{cancel: cancel, keep: keep, reached: map[string]int{}}
 	subsByWorkload := map[int]map[string][]string{}
 	for i := range spec.proxies {
 		p := spec.proxy(i)
@@ -108,7 +108,8 @@ func connectFleet(ctx context.Context, addr string, spec fleetSpec, mesh *model.
 			f.close()
 			return nil, err
 		}
-		sp := &simProxy{conn: conn, subs: subsByWorkload[w], acked: map[string]uint64{}, last: map[string]*discoveryv3.DiscoveryResponse{}}
+		sp := &simProxy{conn: conn, subs: subsByWorkload[w], acks: map[string]int{}, marks: map[string]int{},
+			last: map[string]*discoveryv3.DiscoveryResponse{}}
 		f.mu.Lock()
 		f.proxies = append(f.proxies, sp)
 		f.mu.Unlock()
@@ -127,10 +128,11 @@ func connectFleet(ctx context.Context, addr string, spec fleetSpec, mesh *model.
 			}
 		}
 		f.wg.Add(1)
-		go f.receive(i, sp)
+		go f.receive(sp)
 		if (i+1)%connectWave == 0 || i+1 == spec.proxies {
+			// New proxies' marks are 0: wait until each has ACKed every type once.
 			for _, typ := range fleetTypes {
-				if err := f.waitAtLeast(ctx, typ, 0); err != nil {
+				if err := f.waitPast(ctx, typ); err != nil {
 					f.close()
 					return nil, err
 				}
@@ -140,13 +142,12 @@ func connectFleet(ctx context.Context, addr string, spec fleetSpec, mesh *model.
 	return f, nil
 }
 
-// connectWave is how many proxies dial before the fleet waits for them to be served. The server gives
-// each new node a snapshot of its own until the next push (tens of MB at 1,000 services), so connecting
-// thousands at once would measure only that.
-const connectWave = 25
+// connectWave is how many proxies dial before the fleet waits for them to be served, as pods start
+// during a rollout rather than all in one instant.
+const connectWave = 100
 
 // receive ACKs every response on one stream until it ends.
-func (f *fleet) receive(i int, sp *simProxy) {
+func (f *fleet) receive(sp *simProxy) {
 	defer f.wg.Done()
 	for {
 		resp, err := sp.stream.Recv()
@@ -155,33 +156,25 @@ func (f *fleet) receive(i int, sp *simProxy) {
 			return
 		}
 		typ := resp.GetTypeUrl()
-		version, err := strconv.ParseUint(resp.GetVersionInfo(), 10, 64)
-		if err != nil {
-			f.fail(fmt.Errorf("proxy %d: %s version %q: %v", i, typ, resp.GetVersionInfo(), err))
-			return
-		}
 		if err := sp.stream.Send(&discoveryv3.DiscoveryRequest{TypeUrl: typ, VersionInfo: resp.GetVersionInfo(),
 			ResponseNonce: resp.GetNonce(), ResourceNames: sp.subs[typ]}); err != nil {
 			f.fail(err)
 			return
 		}
-		f.acked(i, sp, resp, version)
+		f.acked(sp, resp)
 	}
 }
 
-func (f *fleet) acked(i int, sp *simProxy, resp *discoveryv3.DiscoveryResponse, version uint64) {
+func (f *fleet) acked(sp *simProxy, resp *discoveryv3.DiscoveryResponse) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	typ := resp.GetTypeUrl()
-	if f.keep && i == 0 {
+	if f.keep && sp == f.proxies[0] {
 		sp.last[typ] = resp
 	}
-	old, seen := sp.acked[typ]
-	sp.acked[typ] = version
-	if typ != f.waiting || f.done == nil {
-		return
-	}
-	if t := f.target[typ]; version >= t && (!seen || old < t) {
+	f.total++
+	sp.acks[typ]++
+	if typ == f.waiting && f.done != nil && sp.acks[typ] == sp.marks[typ]+1 {
 		f.reached[typ]++
 		if f.reached[typ] == len(f.proxies) {
 			close(f.done)
@@ -202,26 +195,26 @@ func (f *fleet) fail(err error) {
 	}
 }
 
-func (f *fleet) maxAcked(typ string) (uint64, error) {
+// mark remembers how many responses of typ each proxy has ACKed, for waitPast.
+func (f *fleet) mark(typ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var m uint64
 	for _, sp := range f.proxies {
-		m = max(m, sp.acked[typ])
+		sp.marks[typ] = sp.acks[typ]
 	}
-	return m, f.err
+	return f.err
 }
 
-// waitAtLeast returns once every proxy has ACKed a version of typ of at least min.
-func (f *fleet) waitAtLeast(ctx context.Context, typ string, min uint64) error {
+// waitPast returns once every proxy has ACKed a response of typ since its mark.
+func (f *fleet) waitPast(ctx context.Context, typ string) error {
 	f.mu.Lock()
 	if f.err != nil {
 		defer f.mu.Unlock()
 		return f.err
 	}
-	f.waiting, f.target[typ], f.reached[typ] = typ, min, 0
+	f.waiting, f.reached[typ] = typ, 0
 	for _, sp := range f.proxies {
-		if v, ok := sp.acked[typ]; ok && v >= min {
+		if sp.acks[typ] > sp.marks[typ] {
 			f.reached[typ]++
 		}
 	}
@@ -235,7 +228,7 @@ func (f *fleet) waitAtLeast(ctx context.Context, typ string, min uint64) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for %d proxies to ACK %s version %d: %w (%d did)", len(f.proxies), typ, min, ctx.Err(), f.count(typ))
+		return fmt.Errorf("waiting for %d proxies to ACK a new %s: %w (%d did)", len(f.proxies), typ, ctx.Err(), f.count(typ))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -248,19 +241,25 @@ func (f *fleet) count(typ string) int {
 	return f.reached[typ]
 }
 
-// settle waits until every proxy has ACKed every type at the newest version any proxy has, so the next
-// measurement does not start with responses still in flight.
+// settle waits until no response has arrived for a quiet period, so the next measurement does not start
+// with responses still in flight.
 func (f *fleet) settle(ctx context.Context) error {
-	for _, typ := range fleetTypes {
-		newest, err := f.maxAcked(typ)
-		if err != nil {
+	const quiet = 300 * time.Millisecond
+	last := -1
+	for {
+		f.mu.Lock()
+		total, err := f.total, f.err
+		f.mu.Unlock()
+		if err != nil || total == last {
 			return err
 		}
-		if err := f.waitAtLeast(ctx, typ, newest); err != nil {
-			return err
+		last = total
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(quiet):
 		}
 	}
-	return nil
 }
 
 // lastResponse is proxy 0's last response of typ (only when the fleet keeps them).

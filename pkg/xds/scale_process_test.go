@@ -19,9 +19,9 @@ import (
 // process's memory is the server's alone. The child is this test binary running TestScaleFleetProcess;
 // the parent drives it with one command per line on stdin and reads one answer line per command:
 //
-//	max <typeURL>          -> "fleet: <newest version any proxy ACKed>"
-//	wait <typeURL> <min>   -> "fleet: ok" once every proxy ACKed at least min
-//	settle                 -> "fleet: ok" once every proxy ACKed the newest version of every type
+//	mark <typeURL>         -> "fleet: ok" having noted each proxy's count of ACKed responses of the type
+//	wait <typeURL>         -> "fleet: ok" once every proxy ACKed a response of the type since its mark
+//	settle                 -> "fleet: ok" once no response arrived for a quiet period
 //	split <w1> <w2>        -> "fleet: ok" if proxy 0's route for the changed service has that split
 //	endpoints <n>          -> "fleet: ok" if proxy 0 has n endpoints for the changed service
 //
@@ -61,13 +61,10 @@ func (f *fleet) command(ctx context.Context, args []string) string {
 	}
 	var err error
 	switch {
-	case len(args) == 2 && args[0] == "max":
-		var newest uint64
-		if newest, err = f.maxAcked(args[1]); err == nil {
-			return strconv.FormatUint(newest, 10)
-		}
-	case len(args) == 3 && args[0] == "wait":
-		err = f.waitAtLeast(ctx, args[1], arg(2))
+	case len(args) == 2 && args[0] == "mark":
+		err = f.mark(args[1])
+	case len(args) == 2 && args[0] == "wait":
+		err = f.waitPast(ctx, args[1])
 	case len(args) == 1 && args[0] == "settle":
 		err = f.settle(ctx)
 	case len(args) == 3 && args[0] == "split":
@@ -92,7 +89,8 @@ type processFleet struct {
 
 func startFleetProcess(ctx context.Context, addr string, spec fleetSpec) (*processFleet, error) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestScaleFleetProcess$", "-test.count=1", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), "SKIFF_BENCH_FLEET_ADDR="+addr,
+	// GOMEMLIMIT is the server's budget, not the simulated proxies'.
+	cmd.Env = append(os.Environ(), "SKIFF_BENCH_FLEET_ADDR="+addr, "GOMEMLIMIT=off",
 		"SKIFF_BENCH_PROXIES="+strconv.Itoa(spec.proxies), "SKIFF_BENCH_REPLICAS="+strconv.Itoa(spec.replicas))
 	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = 10 * time.Second
@@ -147,17 +145,9 @@ func (p *processFleet) ok(format string, args ...any) error {
 	return err
 }
 
-func (p *processFleet) maxAcked(typ string) (uint64, error) {
-	answer, err := p.do("max %s", typ)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(answer, 10, 64)
-}
+func (p *processFleet) mark(typ string) error { return p.ok("mark %s", typ) }
 
-func (p *processFleet) waitAtLeast(_ context.Context, typ string, min uint64) error {
-	return p.ok("wait %s %d", typ, min)
-}
+func (p *processFleet) waitPast(_ context.Context, typ string) error { return p.ok("wait %s", typ) }
 
 func (p *processFleet) settle(context.Context) error { return p.ok("settle") }
 

@@ -4,101 +4,83 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/log"
-	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 
 	"skiff.dev/skiff/pkg/model"
 )
 
-// Server serves the mesh over ADS (state of the world and delta) from a go-control-plane snapshot cache.
-// Each connected node gets its own snapshot, computed when it first asks and recomputed on every Push.
+// Server serves the mesh over ADS, state of the world and delta, to Envoy and proxyless gRPC.
+//
+// It is our own server on go-control-plane's types rather than go-control-plane's snapshot cache and
+// server: those marshal every resource again for each stream and resend every type on any change, which
+// costs gigabytes and tens of seconds per push at a thousand services and proxies (docs/benchmarks.md).
+// Here a push generates and encodes each proxy class's configuration once; resources carry content
+// versions, so a stream is sent only the types, and for routes, endpoints and secrets only the resources,
+// that changed, from one encoding shared by every stream of the class.
 type Server struct {
-	cache cachev3.SnapshotCache
-	xds   serverv3.Server
+	ctx  context.Context
+	log  log.Logger
+	sync *syncTracker // what was sent and acknowledged, for /debug/syncz
+	gen  atomic.Pointer[generation]
+	ids  atomic.Int64
+	// generating is the one slot for generating a class's configuration (see generation.generating).
+	generating chan struct{}
+	interned   *internTable
 
-	mu      sync.Mutex
-	mesh    *model.Mesh
-	version uint64
-	proxies map[string]*connectedProxy // by node ID
-	streams map[int64]string           // stream ID -> node ID
-	sync    *syncTracker               // what was sent and acknowledged, for /debug/syncz
+	mu    sync.Mutex
+	nodes map[string]*connectedNode // by node ID
 }
 
-type connectedProxy struct {
-	proxy   *model.Proxy
-	streams int
+// connectedNode is a node with at least one open stream.
+type connectedNode struct {
+	proxy *model.Proxy
+	wake  map[int64]chan struct{} // each stream's wake-up, by stream ID
 }
 
-// NewServer serves mesh until the first Push replaces it. logger may be nil (go-control-plane's default).
+// NewServer serves mesh until the first Push replaces it; streams end when ctx does. logger may be nil.
 func NewServer(ctx context.Context, mesh *model.Mesh, logger log.Logger) *Server {
-	s := &Server{
-		// Not go-control-plane's "ADS mode": that answers a named request only when it names every resource
-		// of the type, and gRPC clients ask for just the clusters their routes use.
-		cache:   cachev3.NewSnapshotCache(false, cachev3.IDHash{}, logger),
-		mesh:    mesh,
-		proxies: map[string]*connectedProxy{},
-		streams: map[int64]string{},
-		sync:    newSyncTracker(time.Now),
+	if logger == nil {
+		logger = log.NewDefaultLogger()
 	}
-	callbacks := serverv3.CallbackFuncs{
-		StreamRequestFunc: func(id int64, req *discoverygrpc.DiscoveryRequest) error {
-			s.sync.onStreamRequest(id, req)
-			return s.onRequest(ctx, id, req.GetNode(), req.GetTypeUrl(), req.GetResourceNames())
-		},
-		StreamDeltaRequestFunc: func(id int64, req *discoverygrpc.DeltaDiscoveryRequest) error {
-			s.sync.onDeltaRequest(id, req)
-			return s.onRequest(ctx, id, req.GetNode(), req.GetTypeUrl(), req.GetResourceNamesSubscribe())
-		},
-		StreamResponseFunc: func(_ context.Context, id int64, req *discoverygrpc.DiscoveryRequest, resp *discoverygrpc.DiscoveryResponse) {
-			s.sync.onStreamResponse(id, req, resp)
-		},
-		StreamDeltaResponseFunc: s.sync.onDeltaResponse,
-		StreamClosedFunc:        func(id int64, _ *corev3.Node) { s.sync.closed(id, false); s.onClosed(id) },
-		DeltaStreamClosedFunc:   func(id int64, _ *corev3.Node) { s.sync.closed(id, true); s.onClosed(id) },
-	}
-	s.xds = serverv3.NewServer(ctx, s.cache, callbacks)
+	s := &Server{ctx: ctx, log: logger, sync: newSyncTracker(time.Now), nodes: map[string]*connectedNode{},
+		generating: make(chan struct{}, 1), interned: newInternTable()}
+	s.gen.Store(newGeneration(mesh, s.generating, s.interned))
 	return s
 }
 
-// Register adds the aggregated discovery service (SotW and delta) to g.
+// Register adds the aggregated discovery service (SotW and delta) to g, best created with GRPCServerOptions.
 func (s *Server) Register(g *grpc.Server) {
-	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
+	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s)
 }
 
-// Push makes mesh current and sends every connected proxy its new configuration.
-func (s *Server) Push(ctx context.Context, mesh *model.Mesh) error {
+// Push makes mesh current and wakes every stream, which sends its proxy whatever changed. It does not
+// wait for delivery: a slow proxy delays no other, and pushes that follow one another quickly coalesce.
+func (s *Server) Push(_ context.Context, mesh *model.Mesh) error {
+	s.interned.sweep()
+	s.gen.Store(newGeneration(mesh, s.generating, s.interned))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mesh = mesh
-	s.version++
-	// Replicas of one workload get identical configuration: generate it once per distinct proxy.
-	shared := map[string]*cachev3.Snapshot{}
-	for id, cp := range s.proxies {
-		key := proxyClass(cp.proxy)
-		snap := shared[key]
-		if snap == nil {
-			var err error
-			if snap, err = s.snapshot(cp.proxy); err != nil {
-				return err
-			}
-			shared[key] = snap
-		}
-		if err := s.cache.SetSnapshot(ctx, id, snap); err != nil {
-			return err
+	for _, n := range s.nodes {
+		for _, w := range n.wake {
+			wakeUp(w)
 		}
 	}
 	return nil
+}
+
+func wakeUp(w chan struct{}) {
+	select {
+	case w <- struct{}{}:
+	default: // already due to wake
+	}
 }
 
 // proxyClass is everything Generate reads from a proxy besides its ID and IP.
@@ -111,113 +93,109 @@ func proxyClass(p *model.Proxy) string {
 	return b.String()
 }
 
+// attach registers a stream of node; the first stream of a node decides its proxy.
+func (s *Server) attach(stream int64, node *corev3.Node, wake chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[node.GetId()]
+	if n == nil {
+		n = &connectedNode{proxy: ProxyFromNode(node), wake: map[int64]chan struct{}{}}
+		s.nodes[node.GetId()] = n
+	}
+	n.wake[stream] = wake
+}
+
+// detach forgets a stream, and its node with its last stream, so departed proxies cost nothing.
+func (s *Server) detach(stream int64, nodeID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nodes[nodeID]; n != nil {
+		delete(n.wake, stream)
+		if len(n.wake) == 0 {
+			delete(s.nodes, nodeID)
+		}
+	}
+}
+
+// view is the current configuration of a connected node.
+func (s *Server) view(nodeID string) *classView {
+	s.mu.Lock()
+	p := s.nodes[nodeID].proxy
+	s.mu.Unlock()
+	return s.gen.Load().view(p)
+}
+
+// requestedListeners notes the server listeners a proxyless gRPC server asks for: their ports are known
+// only from the request. A new one changes the node's configuration, so its streams are woken.
+func (s *Server) requestedListeners(nodeID string, names []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[nodeID]
+	if n == nil || n.proxy.Type != model.ProxylessGRPC {
+		return
+	}
+	changed := false
+	for _, name := range names {
+		if strings.HasPrefix(name, GRPCInboundPrefix) && !slices.Contains(n.proxy.InboundListeners, name) {
+			p := *n.proxy
+			p.InboundListeners = append(slices.Clone(p.InboundListeners), name)
+			n.proxy = &p
+			changed = true
+		}
+	}
+	if changed {
+		for _, w := range n.wake {
+			wakeUp(w)
+		}
+	}
+}
+
 // ConnectedProxies is the number of nodes with an open stream.
 func (s *Server) ConnectedProxies() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.proxies)
-}
-
-// onRequest computes a snapshot for a node the first time one of its streams asks for anything, before
-// the cache looks for one, and again when a gRPC server asks for a server listener not yet generated.
-func (s *Server) onRequest(ctx context.Context, stream int64, node *corev3.Node, typeURL string, names []string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if node == nil {
-		return nil
-	}
-	cp := s.proxies[node.GetId()]
-	first := cp == nil
-	if first {
-		cp = &connectedProxy{proxy: ProxyFromNode(node)}
-		s.proxies[node.GetId()] = cp
-	}
-	if _, known := s.streams[stream]; !known {
-		s.streams[stream] = node.GetId()
-		cp.streams++
-	}
-	changed := false
-	if typeURL == resource.ListenerType && cp.proxy.Type == model.ProxylessGRPC {
-		for _, n := range names {
-			if strings.HasPrefix(n, GRPCInboundPrefix) && !slices.Contains(cp.proxy.InboundListeners, n) {
-				p := *cp.proxy
-				p.InboundListeners = append(slices.Clone(p.InboundListeners), n)
-				cp.proxy = &p
-				changed = true
-			}
-		}
-	}
-	if !first && !changed {
-		return nil
-	}
-	if changed {
-		s.version++ // a new version, so the cache answers the request that named the new listener
-	}
-	return s.setSnapshot(ctx, node.GetId(), cp.proxy)
-}
-
-// onClosed forgets a node when its last stream closes, so departed proxies cost nothing on Push.
-func (s *Server) onClosed(stream int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.streams[stream]
-	if !ok {
-		return
-	}
-	delete(s.streams, stream)
-	if cp := s.proxies[id]; cp != nil {
-		cp.streams--
-		if cp.streams <= 0 {
-			delete(s.proxies, id)
-			s.cache.ClearSnapshot(id)
-		}
-	}
-}
-
-func (s *Server) setSnapshot(ctx context.Context, nodeID string, p *model.Proxy) error {
-	snap, err := s.snapshot(p)
-	if err != nil {
-		return err
-	}
-	return s.cache.SetSnapshot(ctx, nodeID, snap)
-}
-
-func (s *Server) snapshot(p *model.Proxy) (*cachev3.Snapshot, error) {
-	return Snapshot(Generate(s.mesh, p), strconv.FormatUint(s.version, 10))
-}
-
-// Snapshot packs resources into a go-control-plane snapshot with one version for all types.
-func Snapshot(r *Resources, version string) (*cachev3.Snapshot, error) {
-	return cachev3.NewSnapshot(version, map[resource.Type][]types.Resource{
-		resource.ListenerType: asResources(r.Listeners),
-		resource.RouteType:    asResources(r.Routes),
-		resource.ClusterType:  asResources(r.Clusters),
-		resource.EndpointType: asResources(r.Endpoints),
-	})
-}
-
-func asResources[T types.Resource](in []T) []types.Resource {
-	out := make([]types.Resource, len(in))
-	for i, r := range in {
-		out[i] = r
-	}
-	return out
+	return len(s.nodes)
 }
 
 // Proxies lists the IDs of connected nodes, sorted.
 func (s *Server) Proxies() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Sorted(maps.Keys(s.proxies))
+	return slices.Sorted(maps.Keys(s.nodes))
 }
 
-// ConfigFor regenerates what a connected node was last sent, for debugging; false when it is unknown.
+// ConfigFor regenerates a connected node's current configuration, for debugging; false when it is unknown.
 func (s *Server) ConfigFor(nodeID string) (*Resources, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	cp := s.proxies[nodeID]
-	if cp == nil {
+	n := s.nodes[nodeID]
+	var p *model.Proxy
+	if n != nil {
+		p = n.proxy
+	}
+	s.mu.Unlock()
+	if p == nil {
 		return nil, false
 	}
-	return Generate(s.mesh, cp.proxy), true
+	return Generate(s.gen.Load().mesh, p), true
+}
+
+// receive runs recv in a goroutine until it fails, delivering what it reads, so a stream's one sending
+// goroutine can also wait for pushes. The goroutine ends with the stream's context.
+func receive[T any](ctx context.Context, recv func() (T, error)) (<-chan T, <-chan error) {
+	msgs, errc := make(chan T), make(chan error, 1)
+	go func() {
+		for {
+			m, err := recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return msgs, errc
 }

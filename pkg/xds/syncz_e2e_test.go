@@ -76,7 +76,10 @@ func TestSynczRawADSStaleAndNack(t *testing.T) {
 		return p.Sync[skiffxds.CDS] == skiffxds.Stale && p.Types[skiffxds.CDS].Error == "rejected: unknown cluster type"
 	})
 
-	// go-control-plane answers a NACK by resending the version the proxy does not have; accept that.
+	// A NACK is not answered (the same content would be rejected again): the next change is.
+	if err := srv.Push(ctx, meshOf([]*backend{{name: "reviews-v1", version: "v1", port: 7001}}, nil, nil)); err != nil {
+		t.Fatal(err)
+	}
 	if resp, err = stream.Recv(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +136,7 @@ func serveADS(t *testing.T, srv *skiffxds.Server) *grpc.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(skiffxds.GRPCServerOptions()...)
 	srv.Register(g)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)

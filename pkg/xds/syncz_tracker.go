@@ -10,12 +10,11 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 )
 
 // syncTracker follows, per stream and xDS type, what the server sent and what the proxy acknowledged or
-// rejected, from go-control-plane's request and response callbacks. It has its own lock so reading the
+// rejected, as the stream handlers report them. It has its own lock so reading the
 // state never waits for a push computing snapshots.
 type syncTracker struct {
 	now func() time.Time
@@ -183,24 +182,6 @@ func proxySyncFor(node *corev3.Node) *ProxySync {
 		p.Version = strings.TrimSpace(node.GetUserAgentName() + " " + node.GetUserAgentVersion())
 	}
 	return p
-}
-
-// The go-control-plane callbacks, adapted.
-
-func (t *syncTracker) onStreamRequest(id int64, req *discoverygrpc.DiscoveryRequest) {
-	t.request(id, req.GetNode(), false, req.GetTypeUrl(), req.GetVersionInfo(), req.GetResponseNonce(), nackOf(req.GetErrorDetail()))
-}
-
-func (t *syncTracker) onStreamResponse(id int64, req *discoverygrpc.DiscoveryRequest, resp *discoverygrpc.DiscoveryResponse) {
-	t.response(id, req.GetNode(), false, resp.GetTypeUrl(), resp.GetVersionInfo(), resp.GetNonce())
-}
-
-func (t *syncTracker) onDeltaRequest(id int64, req *discoverygrpc.DeltaDiscoveryRequest) {
-	t.request(id, req.GetNode(), true, req.GetTypeUrl(), "", req.GetResponseNonce(), nackOf(req.GetErrorDetail()))
-}
-
-func (t *syncTracker) onDeltaResponse(id int64, req *discoverygrpc.DeltaDiscoveryRequest, resp *discoverygrpc.DeltaDiscoveryResponse) {
-	t.response(id, req.GetNode(), true, resp.GetTypeUrl(), resp.GetSystemVersionInfo(), resp.GetNonce())
 }
 
 // nackOf is the rejection message of a request's error_detail; nil when the request is no NACK.

@@ -1,0 +1,164 @@
+package xds
+
+import (
+	"errors"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+
+	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// deltaStream is one incremental ADS stream (what Envoy uses). Only its handler goroutine touches it.
+type deltaStream struct {
+	srv    *Server
+	id     int64
+	nodeID string
+	stream discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesServer
+	wake   chan struct{}
+	nonce  uint64
+	types  map[string]*deltaType
+}
+
+// deltaType is one type's subscription and the version of each resource the proxy has.
+type deltaType struct {
+	wildcard bool
+	names    map[string]bool
+	has      map[string]string
+}
+
+// DeltaAggregatedResources serves one incremental ADS stream.
+func (s *Server) DeltaAggregatedResources(stream discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
+	st := &deltaStream{srv: s, id: s.ids.Add(1), stream: stream, wake: make(chan struct{}, 1), types: map[string]*deltaType{}}
+	defer func() {
+		s.sync.closed(st.id, true)
+		if st.nodeID != "" {
+			s.detach(st.id, st.nodeID)
+		}
+	}()
+	reqs, errc := receive(stream.Context(), stream.Recv)
+	for {
+		var err error
+		select {
+		case req := <-reqs:
+			err = st.onRequest(req)
+		case <-st.wake:
+			err = st.push()
+		case err = <-errc:
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+		case <-s.ctx.Done():
+			err = status.Error(codes.Unavailable, "the control plane is shutting down")
+		}
+		if err != nil {
+			s.log.Debugf("delta ADS stream %d of %q ends: %v", st.id, st.nodeID, err)
+			return err
+		}
+	}
+}
+
+func (st *deltaStream) onRequest(req *discoverygrpc.DeltaDiscoveryRequest) error {
+	s := st.srv
+	if st.nodeID == "" {
+		if req.GetNode().GetId() == "" {
+			return status.Error(codes.InvalidArgument, "the first request of a stream must carry the node and its id")
+		}
+		st.nodeID = req.GetNode().GetId()
+		s.attach(st.id, req.GetNode(), st.wake)
+	}
+	url := req.GetTypeUrl()
+	s.sync.request(st.id, req.GetNode(), true, url, "", req.GetResponseNonce(), nackOf(req.GetErrorDetail()))
+	if !slices.Contains(pushOrder, url) {
+		s.log.Debugf("node %q asked for type %q, which is not served", st.nodeID, url)
+		return nil
+	}
+	subscribe := req.GetResourceNamesSubscribe()
+	if url == resource.ListenerType {
+		s.requestedListeners(st.nodeID, subscribe)
+	}
+	t := st.types[url]
+	first := t == nil
+	if first {
+		t = &deltaType{names: map[string]bool{}, has: map[string]string{}}
+		maps.Copy(t.has, req.GetInitialResourceVersions())
+		// Envoy's legacy wildcard: a first request naming no listeners or clusters.
+		t.wildcard = len(subscribe) == 0 && cachev3.ResourceRequiresFullStateInSotw(url)
+		st.types[url] = t
+	}
+	for _, n := range subscribe {
+		if n == "*" {
+			t.wildcard = true
+		} else {
+			t.names[n] = true
+		}
+	}
+	for _, n := range req.GetResourceNamesUnsubscribe() {
+		if n == "*" {
+			t.wildcard = false
+		} else {
+			delete(t.names, n)
+			delete(t.has, n)
+		}
+	}
+	if !first && len(subscribe) == 0 {
+		return nil // an ACK, a NACK or an unsubscription: nothing to send
+	}
+	return st.sync(url, t, s.view(st.nodeID).typ(url), first)
+}
+
+func (st *deltaStream) push() error {
+	if st.nodeID == "" {
+		return nil
+	}
+	cv := st.srv.view(st.nodeID)
+	for _, url := range pushOrder {
+		if t := st.types[url]; t != nil {
+			if err := st.sync(url, t, cv.typ(url), false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sync sends what the proxy lacks of view and removes what view no longer has; an empty response only
+// when always is set (a first subscription must be answered).
+func (st *deltaStream) sync(url string, t *deltaType, view *typeView, always bool) error {
+	scope := slices.Sorted(maps.Keys(t.names))
+	if t.wildcard {
+		scope = slices.Concat(view.names, slices.Collect(maps.Keys(t.has)), scope)
+		slices.Sort(scope)
+		scope = slices.Compact(scope)
+	}
+	out := &discoverygrpc.DeltaDiscoveryResponse{TypeUrl: url, SystemVersionInfo: view.version}
+	for _, n := range scope {
+		e := view.byName[n]
+		if e == nil {
+			if _, had := t.has[n]; had {
+				out.RemovedResources = append(out.RemovedResources, n)
+				delete(t.has, n)
+			}
+			continue
+		}
+		if t.has[n] == e.version {
+			continue
+		}
+		out.Resources = append(out.Resources, &discoverygrpc.Resource{Name: n, Version: e.version,
+			Resource: &anypb.Any{TypeUrl: url, Value: e.value}})
+		t.has[n] = e.version
+	}
+	if len(out.Resources) == 0 && len(out.RemovedResources) == 0 && !always {
+		return nil
+	}
+	st.nonce++
+	out.Nonce = strconv.FormatUint(st.nonce, 10)
+	st.srv.sync.response(st.id, nil, true, url, out.SystemVersionInfo, out.Nonce)
+	return st.stream.Send(out)
+}
