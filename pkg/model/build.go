@@ -49,9 +49,12 @@ func Build(in Input) *Mesh {
 	}
 	m.index()
 	m.gateways = sortedConfig(in.Gateways)
+	m.credentials = buildCredentials(in.Secrets, m.gateways)
 	m.peerAuthentications = sortedConfig(in.PeerAuthentications)
 	m.authorizationPolicies = sortedConfig(in.AuthorizationPolicies)
+	m.requestAuthentications = sortedConfig(in.RequestAuthentications)
 	m.sidecars = sortedConfig(in.Sidecars)
+	m.telemetry = newTelemetries(in.Telemetries, in.MeshConfig, m.rootNamespace)
 	return m
 }
 

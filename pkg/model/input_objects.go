@@ -12,8 +12,11 @@ func (in *Input) Objects() []metav1.Object {
 	out = appendObjects(out, in.DestinationRules)
 	out = appendObjects(out, in.ServiceEntries)
 	out = appendObjects(out, in.Gateways)
+	out = appendObjects(out, in.Secrets)
 	out = appendObjects(out, in.PeerAuthentications)
 	out = appendObjects(out, in.AuthorizationPolicies)
+	out = appendObjects(out, in.RequestAuthentications)
+	out = appendObjects(out, in.Telemetries)
 	return appendObjects(out, in.Sidecars)
 }
 

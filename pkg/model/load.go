@@ -13,6 +13,8 @@ import (
 	networkingv1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	securityv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
+	telemetryv1 "istio.io/client-go/pkg/apis/telemetry/v1"
+	telemetryv1alpha1 "istio.io/client-go/pkg/apis/telemetry/v1alpha1"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -45,8 +47,8 @@ func NewDecoder() (*Decoder, error) {
 }
 
 // AddYAML decodes every document of a multi-document YAML file into in. Kinds the mesh model does not use
-// (Deployments, ConfigMaps, ...) are ignored; a document that does not parse is an errs.BadInput naming the
-// file and the document's first line.
+// (Deployments, ConfigMaps other than the istio mesh config, ...) are ignored; a document that does not
+// parse is an errs.BadInput naming the file and the document's first line.
 func (d *Decoder) AddYAML(in *Input, file string, data []byte) error {
 	for _, doc := range SplitDocuments(data) {
 		if len(bytes.TrimSpace(doc.Body)) == 0 || isOnlyComments(doc.Body) {
@@ -59,6 +61,12 @@ func (d *Decoder) AddYAML(in *Input, file string, data []byte) error {
 			}
 			return docError(file, doc, err)
 		}
+		if cm, ok := obj.(*corev1.ConfigMap); ok {
+			if err := addMeshConfig(in, cm); err != nil {
+				return docError(file, doc, err)
+			}
+			continue
+		}
 		add(in, obj)
 	}
 	return nil
@@ -69,6 +77,8 @@ func add(in *Input, obj runtime.Object) {
 	switch o := obj.(type) {
 	case *corev1.Service:
 		in.Services = append(in.Services, o)
+	case *corev1.Secret:
+		in.Secrets = append(in.Secrets, o)
 	case *corev1.Pod:
 		in.Pods = append(in.Pods, o)
 	case *discoveryv1.EndpointSlice:
@@ -111,6 +121,14 @@ func add(in *Input, obj runtime.Object) {
 		in.AuthorizationPolicies = append(in.AuthorizationPolicies, o)
 	case *securityv1beta1.AuthorizationPolicy:
 		in.AuthorizationPolicies = append(in.AuthorizationPolicies, &securityv1.AuthorizationPolicy{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: *o.Spec.DeepCopy()})
+	case *telemetryv1.Telemetry:
+		in.Telemetries = append(in.Telemetries, o)
+	case *telemetryv1alpha1.Telemetry:
+		in.Telemetries = append(in.Telemetries, &telemetryv1.Telemetry{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: *o.Spec.DeepCopy()})
+	case *securityv1.RequestAuthentication:
+		in.RequestAuthentications = append(in.RequestAuthentications, o)
+	case *securityv1beta1.RequestAuthentication:
+		in.RequestAuthentications = append(in.RequestAuthentications, &securityv1.RequestAuthentication{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: *o.Spec.DeepCopy()})
 	}
 }
 

@@ -26,9 +26,14 @@ type Mesh struct {
 	drByHost              map[string][]*DestinationRule
 	drWildcard            []*DestinationRule
 	gateways              []*networkingv1.Gateway
+	credentials           credentials
 	peerAuthentications   []*securityv1.PeerAuthentication
 	authorizationPolicies []*securityv1.AuthorizationPolicy
 	sidecars              []*networkingv1.Sidecar
+	telemetry             *telemetries // Telemetry resources and the mesh config; see telemetry.go
+
+	// requestAuthentications are in precedence order; see RequestAuthentications.
+	requestAuthentications []*securityv1.RequestAuthentication
 }
 
 // DestinationRule is a DestinationRule with its host resolved to a hostname.

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	telemetryv1 "istio.io/client-go/pkg/apis/telemetry/v1"
@@ -119,8 +120,8 @@ type Input struct {
 	Sidecars               []*networkingv1.Sidecar
 	RequestAuthentications []*securityv1.RequestAuthentication
 	Telemetries            []*telemetryv1.Telemetry
-	// Secrets are the TLS credentials Gateways name in credentialName (kubernetes.io/tls or Opaque with
-	// tls.crt/tls.key, and ca.crt or a <name>-cacert Secret for MUTUAL); served to gateways over SDS.
+	// Secrets hold the TLS credentials Gateways name in credentialName, in Istio's formats (see secret.go);
+	// served over SDS only to gateway workloads of the Secret's namespace.
 	Secrets []*corev1.Secret
 	// DomainSuffix defaults to DefaultDomainSuffix.
 	DomainSuffix string
@@ -128,6 +129,9 @@ type Input struct {
 	TrustDomain string
 	// RootNamespace holds mesh-wide policy; defaults to DefaultRootNamespace.
 	RootNamespace string
+	// MeshConfig is the mesh config (the istio ConfigMap's "mesh" key): Telemetry providers and the legacy
+	// access log and tracing settings. Nil means Istio's zero values (no access logs, no tracing).
+	MeshConfig *meshv1alpha1.MeshConfig
 }
 
 // DefaultTrustDomain is Istio's default SPIFFE trust domain.

@@ -12,8 +12,9 @@ import (
 const translatedVersion = "translated"
 
 // FromResources wraps a proxy's generated resources into the ConfigDump a proxy holding exactly them
-// would serve at /config_dump?include_eds, sections in Envoy's order. Secrets come from the node agent
-// over SDS, not from translation, so that section is empty.
+// would serve at /config_dump?include_eds, sections in Envoy's order. The secrets section holds what the
+// control plane serves (a gateway's credentialName Secrets), private keys redacted as Envoy does; the
+// mesh certificates come from the node agent, not from translation.
 func FromResources(res *xds.Resources) (*adminv3.ConfigDump, error) {
 	clusters := &adminv3.ClustersConfigDump{VersionInfo: translatedVersion}
 	for _, c := range res.Clusters {
@@ -40,8 +41,14 @@ func FromResources(res *xds.Resources) (*adminv3.ConfigDump, error) {
 			VersionInfo: translatedVersion, EndpointConfig: mustAny(e),
 		})
 	}
+	secrets := &adminv3.SecretsConfigDump{}
+	for _, s := range res.Secrets {
+		secrets.DynamicActiveSecrets = append(secrets.DynamicActiveSecrets, &adminv3.SecretsConfigDump_DynamicSecret{
+			Name: s.GetName(), VersionInfo: translatedVersion, Secret: mustAny(xds.Redact(s)),
+		})
+	}
 	dump := &adminv3.ConfigDump{}
-	for _, section := range []proto.Message{clusters, listeners, routes, &adminv3.SecretsConfigDump{}, endpoints} {
+	for _, section := range []proto.Message{clusters, listeners, routes, secrets, endpoints} {
 		a, err := anypb.New(section)
 		if err != nil {
 			return nil, err

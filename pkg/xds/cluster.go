@@ -52,6 +52,7 @@ func (g *generator) clusters() ([]*clusterv3.Cluster, []*endpointv3.ClusterLoadA
 	if g.proxy.Type != model.ProxylessGRPC {
 		clusters = append(clusters, passthrough(), blackhole())
 	}
+	clusters = append(clusters, g.jwksClusters()...) // JWKS servers outside the mesh, see jwt.go
 	sortByName(clusters, (*clusterv3.Cluster).GetName)
 	sortByName(loads, (*endpointv3.ClusterLoadAssignment).GetClusterName)
 	return clusters, loads

@@ -13,5 +13,8 @@
 //     server listeners xds.istio.io/grpc/lds/inbound/<ip>:<port> when a gRPC server asks for them.
 //
 // Names follow Istio so that tooling and runbooks carry over: clusters are outbound|<port>|<subset>|<host>,
-// SDS secrets "default" and "ROOTCA", the gRPC certificate provider "default".
+// SDS secrets "default" and "ROOTCA", the gRPC certificate provider "default". RequestAuthentication's
+// JWKS servers outside the mesh get clusters named jwks|<scheme>://<host>:<port> (jwt.go). Telemetry
+// (access logs, tracing) is set on every Envoy connection manager and TCP proxy (telemetry.go); a trace
+// collector the proxy has no cluster for gets a DNS cluster under its outbound name.
 package xds

@@ -10,12 +10,13 @@ import (
 )
 
 // ToYAML renders resources as a YAML list in protojson's field names, with Any payloads expanded: the
-// form of the golden files and of config dumps for humans.
+// form of the golden files and of config dumps for humans. Sensitive fields (private keys) are redacted
+// as Envoy's config_dump does; see Redact.
 func ToYAML[T proto.Message](msgs []T) ([]byte, error) {
 	items := make([]json.RawMessage, 0, len(msgs))
 	opts := protojson.MarshalOptions{}
 	for _, m := range msgs {
-		b, err := opts.Marshal(m)
+		b, err := opts.Marshal(Redact(m))
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func FuzzGenerate(f *testing.F) {
 	for _, seed := range [][]byte{
 		{}, {1, 2, 3, 4, 5, 6, 7, 8}, {255, 0, 255, 0, 128, 64, 32, 16, 8, 4, 2, 1},
 		[]byte("the quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps"),
+		[]byte(strings.Repeat("skiff jwt ", 40)), // long enough to reach RequestAuthentications
 	} {
 		f.Add(seed)
 	}
@@ -212,7 +214,35 @@ func randomInput(b *byteSource) model.Input {
 	for i := range b.intn(3) {
 		in.DestinationRules = append(in.DestinationRules, randomDestinationRule(b, i))
 	}
+	for i := range b.intn(3) {
+		in.RequestAuthentications = append(in.RequestAuthentications, randomRequestAuthentication(b, i))
+	}
 	return in
+}
+
+// randomRequestAuthentication mixes usable and unusable key sources, URIs, ports and header names.
+func randomRequestAuthentication(b *byteSource, i int) *securityv1.RequestAuthentication {
+	ra := &securityv1.RequestAuthentication{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("ra", i), Namespace: b.pick("default", "istio-system", "other")}}
+	if b.intn(2) == 0 {
+		ra.Spec.Selector = &typeapi.WorkloadSelector{MatchLabels: map[string]string{b.pick("app", "istio"): b.pick("a", "ingressgateway")}}
+	}
+	for range 1 + b.intn(3) {
+		ra.Spec.JwtRules = append(ra.Spec.JwtRules, &securityapi.JWTRule{
+			Issuer: b.pick("", "https://a", "b@c"),
+			Jwks:   b.pick("", "{}", `{"keys":[]}`),
+			JwksUri: b.pick("", "https://ext.example.com/jwks", "http://a.default.svc.cluster.local:80/k", "http://a.default.svc.cluster.local:1080/k",
+				"https://ext.example.com:443/other", "ftp://x/", "https://[::1]:0/", "https://h:99999/", "%zz", "https://[fe80::1%25eth0]/", "https://10.0.0.1:8443/"),
+			FromHeaders:           []*securityapi.JWTHeader{{Name: b.pick("", "x-t", "a b"), Prefix: b.pick("", "Bearer ", "a\nb")}},
+			FromParams:            []string{b.pick("", "t")},
+			FromCookies:           []string{b.pick("", "c")},
+			OutputPayloadToHeader: b.pick("", "x-p", "bad header"),
+			OutputClaimToHeaders:  []*securityapi.ClaimToHeader{{Header: b.pick("", "x-c", "a:b"), Claim: b.pick("", "sub")}},
+			SpaceDelimitedClaims:  []string{b.pick("", "roles", "scope")},
+			Timeout:               b.duration(),
+			Presence:              securityapi.JWTRule_JWTRequirement(b.intn(3)),
+		})
+	}
+	return ra
 }
 
 func randomVirtualService(b *byteSource, i int) *networkingv1.VirtualService {

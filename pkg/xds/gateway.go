@@ -18,12 +18,18 @@ type gatewayServer struct {
 	gateway   string
 	namespace string
 	server    *networking.Server
+	kind      serverKind
+	// tls terminates the server's connections; secrets are the SDS secrets it names (gateway_tls.go).
+	tls     *corev3.TransportSocket
+	secrets []*tlsv3.Secret
 }
 
-// gatewayServers lists the HTTP and HTTPS (terminated) servers of the Gateways whose selector matches
-// the router's labels. TLS passthrough and TCP servers are not translated yet.
+// gatewayServers lists the servers of the Gateways whose selector matches the router's labels: HTTP,
+// HTTPS, TLS (terminated or passed through) and TCP. A server whose TLS cannot be set up (missing or
+// malformed Secret) is skipped, not the Gateway; so is one whose port another kind of server took first.
 func (g *generator) gatewayServers() []gatewayServer {
 	var out []gatewayServer
+	portClass := map[uint32]int{}
 	for _, gw := range g.mesh.Gateways() {
 		if !hasLabels(g.proxy.Labels, gw.Spec.GetSelector()) {
 			continue
@@ -33,16 +39,22 @@ func (g *generator) gatewayServers() []gatewayServer {
 			if port == 0 || port > 65535 || len(s.GetHosts()) == 0 {
 				continue
 			}
-			switch model.ParseProtocol(s.GetPort().GetProtocol()) {
-			case model.HTTP, model.HTTP2, model.GRPC:
-			case model.HTTPS:
-				if mode := s.GetTls().GetMode(); mode != networking.ServerTLSSettings_SIMPLE && mode != networking.ServerTLSSettings_MUTUAL {
-					continue
-				}
-			default:
+			kind, ok := classifyServer(s)
+			if !ok {
 				continue
 			}
-			out = append(out, gatewayServer{gateway: gw.Namespace + "/" + gw.Name, namespace: gw.Namespace, server: s})
+			gs := gatewayServer{gateway: gw.Namespace + "/" + gw.Name, namespace: gw.Namespace, server: s, kind: kind}
+			if terminates(kind, s.GetTls()) {
+				var err error
+				if gs.tls, gs.secrets, err = g.serverTLS(s, kind == serverHTTPS); err != nil {
+					continue
+				}
+			}
+			if class, taken := portClass[port]; taken && (class != gs.portClass() || class == 2) {
+				continue
+			}
+			portClass[port] = gs.portClass()
+			out = append(out, gs)
 		}
 	}
 	return out
@@ -63,8 +75,9 @@ func gatewayRouteName(gs gatewayServer) string {
 	return "https." + port + "." + gs.server.GetPort().GetName() + "." + name + "." + ns
 }
 
-// routerListeners binds 0.0.0.0:<port> for each server port: one filter chain for the plain servers and
-// one per terminating server, chosen by SNI, its certificate fetched over SDS as kubernetes://<credential>.
+// routerListeners binds 0.0.0.0:<port> for each server port: one filter chain for the plain HTTP servers,
+// one per terminating server chosen by SNI (certificate over SDS as kubernetes://<credential>), and the
+// passthrough and TCP chains of gateway_l4.go. A port left without chains gets no listener.
 func (g *generator) routerListeners(servers []gatewayServer) []*listenerv3.Listener {
 	byPort := map[uint32][]gatewayServer{}
 	for _, s := range servers {
@@ -79,19 +92,19 @@ func (g *generator) routerListeners(servers []gatewayServer) []*listenerv3.Liste
 		}
 		plain := false
 		for _, s := range byPort[port] {
-			if !isTLS(s.server) {
+			if s.kind == serverHTTP {
 				if !plain {
 					l.FilterChains = append(l.FilterChains, hcmChain(gatewayRouteName(s)))
 					plain = true
 				}
 				continue
 			}
-			chain := hcmChain(gatewayRouteName(s))
-			chain.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: sniNames(s.server.GetHosts())}
-			chain.TransportSocket = downstreamTLS(s.server.GetTls(), s.namespace)
-			l.FilterChains = append(l.FilterChains, chain)
+			l.FilterChains = append(l.FilterChains, g.serverChains(s)...)
 		}
-		out = append(out, l)
+		g.listenerTelemetry(l, telemetryClient) // Telemetry access logs and tracing, see telemetry.go
+		if finishRouterListener(l) {
+			out = append(out, l)
+		}
 	}
 	return out
 }
@@ -124,27 +137,6 @@ func gatewayHost(h string) string {
 	return h
 }
 
-func downstreamTLS(t *networking.ServerTLSSettings, namespace string) *corev3.TransportSocket {
-	sds := func(name string) *tlsv3.SdsSecretConfig {
-		return &tlsv3.SdsSecretConfig{Name: name, SdsConfig: adsSource()}
-	}
-	credential := t.GetCredentialName()
-	if credential == "" {
-		credential = "default"
-	}
-	ctx := &tlsv3.DownstreamTlsContext{CommonTlsContext: &tlsv3.CommonTlsContext{
-		TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{sds("kubernetes://" + credential)},
-		AlpnProtocols:                  []string{"h2", "http/1.1"},
-	}}
-	if t.GetMode() == networking.ServerTLSSettings_MUTUAL {
-		ctx.RequireClientCertificate = boolTrue()
-		ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContextSdsSecretConfig{
-			ValidationContextSdsSecretConfig: sds("kubernetes://" + credential + "-cacert"),
-		}
-	}
-	return &corev3.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: toAny(ctx)}}
-}
-
 // routerRoutes builds one route configuration per listener filter chain. A VirtualService bound to the
 // Gateway contributes a virtual host for each of its hosts that a server host covers; the first
 // VirtualService (in precedence order) to claim a host wins.
@@ -152,6 +144,9 @@ func (g *generator) routerRoutes(servers []gatewayServer) []*routev3.RouteConfig
 	byName := map[string]*routev3.RouteConfiguration{}
 	claimed := map[string]map[string]bool{} // route name -> hosts with a virtual host
 	for _, s := range servers {
+		if !s.kind.isHTTP() {
+			continue
+		}
 		name := gatewayRouteName(s)
 		rc := byName[name]
 		if rc == nil {

@@ -8,6 +8,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	networking "istio.io/api/networking/v1alpha3"
 
 	"skiff.dev/skiff/pkg/model"
@@ -19,6 +20,9 @@ type Resources struct {
 	Routes    []*routev3.RouteConfiguration
 	Clusters  []*clusterv3.Cluster
 	Endpoints []*endpointv3.ClusterLoadAssignment
+	// Secrets are the Kubernetes Secrets a router's Gateway servers name in credentialName, served over
+	// ADS as kubernetes://<name>; never set for sidecars. They hold private keys: dump them redacted.
+	Secrets []*tlsv3.Secret
 }
 
 // Generate computes the resources proxy p needs from mesh m. It is pure: the same inputs give the same
@@ -38,7 +42,9 @@ func Generate(m *model.Mesh, p *model.Proxy) *Resources {
 	case model.Router:
 		servers := g.gatewayServers()
 		r.Listeners = g.routerListeners(servers)
+		g.gatewayHTTPAuthn(r.Listeners) // RequestAuthentication and AuthorizationPolicy, see jwt_gateway.go
 		r.Routes = g.routerRoutes(servers)
+		r.Secrets = gatewaySecrets(servers, r.Listeners)
 	default:
 		r.Listeners = g.sidecarListeners()
 		r.Routes = g.sidecarRoutes()
@@ -48,6 +54,7 @@ func Generate(m *model.Mesh, p *model.Proxy) *Resources {
 		sortByName(r.Clusters, (*clusterv3.Cluster).GetName)
 		sortByName(r.Listeners, (*listenerv3.Listener).GetName)
 	}
+	r.Clusters = g.withTelemetryClusters(r.Clusters) // trace collectors outside the proxy's clusters
 	return r
 }
 
@@ -72,6 +79,9 @@ func (r *Resources) Validate() error {
 	for _, c := range r.Clusters {
 		check("cluster", c)
 	}
+	for _, s := range r.Secrets {
+		check("secret", s)
+	}
 	for _, e := range r.Endpoints {
 		if err := e.ValidateAll(); err != nil {
 			all = append(all, fmt.Errorf("cluster load assignment %q: %w", e.GetClusterName(), err))
@@ -86,6 +96,8 @@ type generator struct {
 	proxy *model.Proxy
 	// scope is the Sidecar resource limiting what a sidecar imports; nil imports everything.
 	scope *networking.Sidecar
+	// tel is the proxy's Telemetry, computed on first use (see telemetry.go).
+	tel *proxyTelemetry
 }
 
 // visibleServices are the services exported to this proxy's namespace and imported by its Sidecar

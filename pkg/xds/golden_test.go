@@ -17,8 +17,8 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/out golden files")
 
 // goldenProxy is the client a case is generated for: the sidecar of the productpage workload in
-// namespace default; for cases named *-grpc a proxyless gRPC client there; for *-gateway the
-// istio-ingressgateway router in istio-system.
+// namespace default; for cases named *-grpc a proxyless gRPC client there; for *-gateway and gateway-*
+// the istio-ingressgateway router in istio-system.
 func goldenProxy(name string) *model.Proxy {
 	p := &model.Proxy{ID: "productpage-v1-abc.default", Namespace: "default", IP: "10.1.0.1", Labels: map[string]string{"app": "productpage", "version": "v1"}}
 	switch {
@@ -26,7 +26,7 @@ func goldenProxy(name string) *model.Proxy {
 		p.Type = model.ProxylessGRPC
 		// As if productpage also served gRPC on 9080 and 9443 and asked for its server listeners.
 		p.InboundListeners = []string{GRPCInboundPrefix + "10.1.0.1:9080", GRPCInboundPrefix + "[::]:9443", GRPCInboundPrefix + "bogus"}
-	case strings.HasSuffix(name, "-gateway"):
+	case strings.HasSuffix(name, "-gateway") || strings.HasPrefix(name, "gateway-"):
 		p = &model.Proxy{ID: "istio-ingressgateway-abc.istio-system", Type: model.Router, Namespace: "istio-system", IP: "10.1.0.99",
 			Labels: map[string]string{"app": "istio-ingressgateway", "istio": "ingressgateway"}}
 	}
@@ -62,6 +62,10 @@ func TestGolden(t *testing.T) {
 			compareGolden(t, name, "routes", res.Routes)
 			compareGolden(t, name, "clusters", res.Clusters)
 			compareGolden(t, name, "endpoints", res.Endpoints)
+			// Secrets (private keys redacted by ToYAML) have a golden file when a case serves any.
+			if _, err := os.Stat(filepath.Join("testdata", "out", name+".secrets.yaml")); err == nil || len(res.Secrets) > 0 {
+				compareGolden(t, name, "secrets", res.Secrets)
+			}
 		})
 	}
 }

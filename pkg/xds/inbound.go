@@ -1,7 +1,9 @@
 package xds
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -43,20 +45,53 @@ func (g *generator) inboundPorts() []inboundPort {
 			continue
 		}
 		for i := range svc.Endpoints {
-			ep := &svc.Endpoints[i]
-			if ep.Address != g.proxy.IP {
-				continue
-			}
-			for _, p := range svc.Ports {
-				if tp := ep.TargetPort(p); tp != 0 && tp <= 65535 && !seen[tp] {
-					seen[tp] = true
-					out = append(out, inboundPort{port: tp, protocol: p.Protocol})
-				}
+			if ep := &svc.Endpoints[i]; ep.Address == g.proxy.IP {
+				out = appendInboundPorts(out, seen, svc, ep)
 			}
 		}
 	}
 	slices.SortFunc(out, func(a, b inboundPort) int { return int(a.port) - int(b.port) })
 	return out
+}
+
+// appendInboundPorts adds the ports endpoint ep of svc serves that seen does not have yet.
+func appendInboundPorts(out []inboundPort, seen map[uint32]bool, svc *model.Service, ep *model.Endpoint) []inboundPort {
+	for _, p := range svc.Ports {
+		if tp := ep.TargetPort(p); tp != 0 && tp <= 65535 && !seen[tp] {
+			seen[tp] = true
+			out = append(out, inboundPort{port: tp, protocol: p.Protocol})
+		}
+	}
+	return out
+}
+
+// inboundPortsKeys gives, for every endpoint IP in m, a key naming its inbound ports: what a sidecar's
+// configuration depends on besides its proxy class (see Server), computed once per mesh for all proxies.
+func inboundPortsKeys(m *model.Mesh) map[string]string {
+	ports := map[string][]inboundPort{}
+	seen := map[string]map[uint32]bool{}
+	for _, svc := range m.Services() {
+		if svc.Resolution != model.ResolutionEDS {
+			continue
+		}
+		for i := range svc.Endpoints {
+			ep := &svc.Endpoints[i]
+			if seen[ep.Address] == nil {
+				seen[ep.Address] = map[uint32]bool{}
+			}
+			ports[ep.Address] = appendInboundPorts(ports[ep.Address], seen[ep.Address], svc, ep)
+		}
+	}
+	keys := make(map[string]string, len(ports))
+	for ip, list := range ports {
+		slices.SortFunc(list, func(a, b inboundPort) int { return int(a.port) - int(b.port) })
+		var b strings.Builder
+		for _, p := range list {
+			fmt.Fprintf(&b, "%d/%s,", p.port, p.protocol)
+		}
+		keys[ip] = b.String()
+	}
+	return keys
 }
 
 // inboundClusters deliver accepted traffic to the application on localhost.
@@ -99,7 +134,8 @@ func (g *generator) virtualInboundListener(ports []inboundPort) *listenerv3.List
 			{Name: "envoy.filters.listener.tls_inspector", ConfigType: &listenerv3.ListenerFilter_TypedConfig{TypedConfig: toAny(&tlsinspectorv3.TlsInspector{})}},
 		},
 	}
-	authz := inboundAuthz{http: g.rbacHTTPFilters(), tcp: g.rbacNetworkFilters()} // AuthorizationPolicy, see rbac.go
+	// RequestAuthentication's JWT check (jwt.go) runs before AuthorizationPolicy (rbac.go), which reads its result.
+	authz := inboundAuthz{http: append(g.jwtAuthnFilters(), g.rbacHTTPFilters()...), tcp: g.rbacNetworkFilters()}
 	for _, p := range ports {
 		mode := g.mesh.InboundMTLS(g.proxy.Namespace, g.proxy.Labels, p.port)
 		if mode != model.MTLSDisable {
@@ -115,6 +151,7 @@ func (g *generator) virtualInboundListener(ports []inboundPort) *listenerv3.List
 	passthrough.Name = inboundPassthroughCluster
 	passthrough.Filters = append(slices.Clone(authz.tcp), passthrough.Filters...) // no bypass through other ports
 	l.FilterChains = append(l.FilterChains, passthrough)
+	g.listenerTelemetry(l, telemetryServer) // Telemetry access logs and tracing, see telemetry.go
 	return l
 }
 

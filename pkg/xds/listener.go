@@ -33,6 +33,7 @@ func (g *generator) sidecarListeners() []*listenerv3.Listener {
 	}
 	for _, port := range slices.Sorted(mapsKeys(httpPorts)) {
 		hcm := httpConnectionManager("outbound_0.0.0.0_"+portName(port), portName(port), true)
+		g.httpTelemetry(hcm, telemetryClient) // Telemetry access logs and tracing, see telemetry.go
 		out = append(out, &listenerv3.Listener{
 			Name:             "0.0.0.0_" + portName(port),
 			Address:          socketAddress("0.0.0.0", port),
@@ -48,7 +49,7 @@ func (g *generator) sidecarListeners() []*listenerv3.Listener {
 		Address:          socketAddress("0.0.0.0", virtualOutboundPort),
 		TrafficDirection: corev3.TrafficDirection_OUTBOUND,
 		UseOriginalDst:   wrapperspb.Bool(true),
-		FilterChains:     []*listenerv3.FilterChain{tcpProxyChain("PassthroughCluster", passthroughCluster)},
+		FilterChains:     []*listenerv3.FilterChain{g.tcpTelemetryChain("PassthroughCluster", passthroughCluster, telemetryClient)},
 	})
 	sortByName(out, (*listenerv3.Listener).GetName)
 	return out

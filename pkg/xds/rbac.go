@@ -214,11 +214,14 @@ func (t *ruleTranslator) source(s *securityapi.Source) []*rbacv3.Principal {
 	add(s.GetNotIpBlocks(), true, t.ipID(false))
 	add(s.GetRemoteIpBlocks(), false, t.ipID(true))
 	add(s.GetNotRemoteIpBlocks(), true, t.ipID(true))
+	if len(s.GetRequestPrincipals())+len(s.GetNotRequestPrincipals()) > 0 && t.needsJWT("source.requestPrincipals") {
+		add(s.GetRequestPrincipals(), false, requestPrincipalID)
+		add(s.GetNotRequestPrincipals(), true, requestPrincipalID)
+	}
 	for _, f := range []struct {
 		field  string
 		values []string
 	}{
-		{"requestPrincipals", s.GetRequestPrincipals()}, {"notRequestPrincipals", s.GetNotRequestPrincipals()},
 		{"serviceAccounts", s.GetServiceAccounts()}, {"notServiceAccounts", s.GetNotServiceAccounts()},
 		{"trustDomains", s.GetTrustDomains()}, {"notTrustDomains", s.GetNotTrustDomains()},
 	} {
@@ -299,12 +302,28 @@ func (t *ruleTranslator) condition(c *securityapi.Condition) (*rbacv3.Principal,
 		id = principalID
 	case key == "destination.port":
 		perm = t.portRule
+	case key == "request.auth.principal":
+		id = requestPrincipalID
+	case key == "request.auth.audiences":
+		id = jwtClaimID([]string{"aud"})
+	case key == "request.auth.presenter":
+		id = jwtClaimID([]string{"azp"})
+	case strings.HasPrefix(key, "request.auth.claims["):
+		claims, ok := parseClaimPath(strings.TrimPrefix(key, "request.auth.claims"))
+		if !ok {
+			t.fail("condition %q does not name a claim as request.auth.claims[name] or request.auth.claims[outer][inner]", key)
+			return nil, nil
+		}
+		id = jwtClaimID(claims)
 	default:
 		t.fail("condition key %q is not supported", key)
 		return nil, nil
 	}
 	if len(c.GetValues()) == 0 && len(c.GetNotValues()) == 0 {
 		t.fail("condition %q has neither values nor notValues", key)
+		return nil, nil
+	}
+	if strings.HasPrefix(key, "request.auth.") && !t.needsJWT(fmt.Sprintf("condition %q", key)) {
 		return nil, nil
 	}
 	if id != nil {

@@ -32,7 +32,8 @@ func FuzzAuthzTranslation(f *testing.F) {
 		ips := []string{"", "10.0.0.0/8", "10.0.0.1", "::1", "fe80::1%eth0", "300.1.1.1", "10.0.0.0/33", "2001:db8::/129", "*"}
 		ports := []string{"", "0", "80", "65535", "65536", "-1", "http", "*"}
 		keys := []string{"request.headers[x-a]", "request.headers[]", "request.headers[a b]", "request.headers[grpc-x]", "request.headers[:scheme]",
-			"request.headers[:authority]", "source.ip", "remote.ip", "source.namespace", "source.principal", "destination.port", "request.auth.claims[x]", "nonsense"}
+			"request.headers[:authority]", "source.ip", "remote.ip", "source.namespace", "source.principal", "destination.port", "request.auth.claims[x]", "nonsense",
+			"request.auth.principal", "request.auth.audiences", "request.auth.presenter", "request.auth.claims[a][b]", "request.auth.claims[]", "request.auth.claims[a][]"}
 		var policies []*securityv1.AuthorizationPolicy
 		for i := range 1 + b.intn(3) {
 			ap := &securityv1.AuthorizationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprint("p", i)}}
@@ -43,6 +44,7 @@ func FuzzAuthzTranslation(f *testing.F) {
 					r.From = append(r.From, &securityapi.Rule_From{Source: &securityapi.Source{
 						Principals: values(strs...), NotPrincipals: values(strs...), Namespaces: values(strs...), NotNamespaces: values(strs...),
 						IpBlocks: values(ips...), NotIpBlocks: values(ips...), RemoteIpBlocks: values(ips...), NotRemoteIpBlocks: values(ips...),
+						RequestPrincipals: values(strs...), NotRequestPrincipals: values(strs...),
 					}})
 				}
 				for range b.intn(3) {

@@ -220,9 +220,9 @@ permissions:
 		spec: `
 rules:
 - when:
-  - key: request.auth.claims[iss]
-    values: ["https://issuer"]`,
-		note: `condition key "request.auth.claims[iss]" is not supported; rule skipped`,
+  - key: connection.sni
+    values: ["example.com"]`,
+		note: `condition key "connection.sni" is not supported; rule skipped`,
 	}, {
 		name: "unsupported condition is ignored in a DENY rule, which then denies more",
 		spec: `
@@ -231,8 +231,8 @@ rules:
 - to:
   - operation: {paths: ["/admin"]}
   when:
-  - key: request.auth.claims[iss]
-    values: ["https://issuer"]`,
+  - key: connection.sni
+    values: ["example.com"]`,
 		want: "principals: [{any: true}]\npermissions: [{urlPath: {path: {exact: /admin}}}]",
 		note: "ignored, so the rule denies more",
 	}, {
@@ -259,8 +259,8 @@ permissions:
 		spec: `
 rules:
 - from:
-  - source: {requestPrincipals: ["*"]}`,
-		note: "source.requestPrincipals is not supported",
+  - source: {serviceAccounts: ["web"]}`,
+		note: "source.serviceAccounts is not supported",
 	}, {
 		name: "malformed port and address",
 		spec: `
@@ -486,13 +486,12 @@ func TestAuthorizationNotes(t *testing.T) {
 	got := AuthorizationNotes(mesh, goldenProxy("authz"))
 	want := []string{
 		`default/audit-all: action AUDIT is not supported; policy skipped`,
-		`default/productpage-viewers rule 2: condition key "request.auth.principal" is not supported; rule skipped (allows nothing)`,
 		`tcp: default/audit-all: action AUDIT is not supported; policy skipped`,
 		`tcp: default/productpage-admin rule 0: operation hosts, methods and paths apply only to HTTP; ignored, so the rule denies more`,
 		`tcp: default/productpage-viewers rule 0: operation hosts, methods and paths apply only to HTTP; rule skipped (allows nothing)`,
 		`tcp: default/productpage-viewers rule 1: condition "request.headers[x-probe]" applies only to HTTP; rule skipped (allows nothing)`,
 		`tcp: default/productpage-viewers rule 1: operation hosts, methods and paths apply only to HTTP; rule skipped (allows nothing)`,
-		`tcp: default/productpage-viewers rule 2: condition key "request.auth.principal" is not supported; rule skipped (allows nothing)`,
+		`tcp: default/productpage-viewers rule 2: condition "request.auth.principal" applies only to HTTP; rule skipped (allows nothing)`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

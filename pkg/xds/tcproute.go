@@ -12,6 +12,7 @@ import (
 // the service's own cluster. Subnet matches are not supported and make a rule never apply.
 func (g *generator) tcpProxyFor(svc *model.Service, port model.Port, statPrefix string) *tcpproxyv3.TcpProxy {
 	tp := &tcpproxyv3.TcpProxy{StatPrefix: statPrefix, ClusterSpecifier: &tcpproxyv3.TcpProxy_Cluster{Cluster: ClusterName(port.Number, "", svc.Hostname)}}
+	g.tcpTelemetry(tp, telemetryClient) // Telemetry access logs, see telemetry.go
 	vs := g.virtualServiceFor(svc.Hostname)
 	if vs == nil {
 		return tp
