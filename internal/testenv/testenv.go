@@ -64,12 +64,16 @@ func Start(tb testing.TB) *Environment {
 }
 
 // StartEnv is Start for TestMain, where there is no testing.TB.
-func StartEnv() (*Environment, error) {
+func StartEnv() (*Environment, error) { return startEnv(nil) }
+
+// startEnv starts the control plane, with api as the API server's settings when set.
+func startEnv(api *envtest.APIServer) (*Environment, error) {
 	dir, err := assets()
 	if err != nil {
 		return nil, err
 	}
 	te := &envtest.Environment{BinaryAssetsDirectory: dir}
+	te.ControlPlane.APIServer = api
 	cfg, err := te.Start()
 	if err != nil {
 		return nil, err

@@ -36,6 +36,9 @@ func RunCommand(ctx context.Context, g config.Global, o CommandOptions) error {
 		if ns := o.Getenv("POD_NAMESPACE"); ns != "" {
 			opts.Namespace = ns
 		}
+		if cm := o.Getenv("MESH_CONFIG_MAP"); cm != "" { // istio-<revision> for a revision
+			opts.MeshConfigMap = cm
+		}
 		if svc := o.Getenv("ISTIOD_SERVICE"); svc != "" {
 			opts.ServiceName = svc
 		}

@@ -16,8 +16,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	"skiff.dev/skiff/pkg/ca"
 	"skiff.dev/skiff/pkg/errs"
@@ -38,6 +43,8 @@ type Controller struct {
 	publisher *rootCertPublisher
 	patcher   *caBundlePatcher
 	leader    *leadership
+	checker   *configChecker
+	status    *configStatus
 	// newTerm is set when this replica becomes the leader; the push loop then redoes the leader's duties.
 	newTerm atomic.Bool
 
@@ -74,6 +81,10 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, errs.Failure("istio client: %v", err)
 	}
+	dyn, err := dynamic.NewForConfig(opts.Kube)
+	if err != nil {
+		return nil, errs.Failure("dynamic client: %v", err)
+	}
 	c := &Controller{opts: opts, log: opts.Log, kube: kube, changes: make(chan struct{}, 1)}
 	if c.leader, err = startLeadership(kube, opts.Namespace, opts.LeaderElection, c.log, c.startedLeading); err != nil {
 		return nil, errs.Usage("%v", err)
@@ -96,11 +107,19 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	if err != nil {
 		return nil, errs.Failure("informers: %v", err)
 	}
+	if err := c.sources.watchMeshConfig(opts.Namespace, opts.MeshConfigMap, c.log, c.changed); err != nil {
+		return nil, errs.Failure("mesh config informer: %v", err)
+	}
 	c.publisher = &rootCertPublisher{kube: kube, namespaces: c.sources.namespaces, rootPEM: authority.RootPEM(), published: map[string]bool{}}
 	c.patcher = &caBundlePatcher{kube: kube, rootPEM: []byte(authority.RootPEM()),
 		mutating: opts.MutatingWebhookConfigurations, validating: opts.ValidatingWebhookConfigurations}
 	c.xds = xds.NewServer(ctx, model.Build(model.Input{DomainSuffix: opts.DomainSuffix, TrustDomain: opts.TrustDomain}), slogAdapter{c.log})
 	c.metrics = newMetrics(func() float64 { return float64(c.xds.ConnectedProxies()) })
+	c.checker = newConfigChecker(func(o configObject, fs []finding) {
+		c.metrics.configRejections.WithLabelValues(o.kind).Inc()
+		c.log.Warn("invalid configuration left out of the mesh", "object", o.key(), "generation", o.meta.GetGeneration(), "problems", findingTexts(fs))
+	})
+	c.status = newConfigStatus(dyn)
 
 	if err := c.listen(); err != nil {
 		c.closeListeners()
@@ -162,7 +181,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer cancel()
 	defer c.leader.stop() // hands the lease over at once
 
-	c.plainGRPC = grpc.NewServer()
+	c.plainGRPC = grpc.NewServer(xds.GRPCServerOptions()...)
 	c.xds.Register(c.plainGRPC)
 	caService := &ca.Service{
 		Authority:     c.authority,
@@ -174,7 +193,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	// One renewing serving certificate, for istiod.<ns>.svc and friends, on the TLS xDS and webhook ports.
 	serving := ca.NewServingCertificates(c.authority, c.dnsNames(), 30*24*time.Hour)
 	tlsConfig := &tls.Config{GetCertificate: serving.GetCertificate, MinVersion: tls.VersionTLS12}
-	c.secureGRPC = grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsConfig)))
+	c.secureGRPC = grpc.NewServer(append(xds.GRPCServerOptions(), grpc.Creds(credentials.NewTLS(tlsConfig)))...)
 	c.xds.Register(c.secureGRPC)
 	caService.Register(c.secureGRPC)
 
@@ -202,6 +221,19 @@ func (c *Controller) Run(ctx context.Context) error {
 	go func() { serveErr <- ignoreClosed(monitoringHTTP.Serve(c.monitoringListener)) }()
 	c.log.Info("serving", "xds", c.XDSAddr(), "secure", c.SecureAddr(), "ready", c.ReadyAddr(), "monitoring", c.MonitoringAddr())
 
+	events := record.NewBroadcaster(record.WithContext(ctx))
+	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events("")})
+	defer events.Shutdown()
+	c.status.recorder = events.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: "skiff-controller", Host: podName()})
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		c.status.run(ctx, c.leader.isLeader, func(err error) {
+			c.log.Warn("writing configuration status failed; retrying", "error", err)
+			time.AfterFunc(5*time.Second, c.changed)
+		})
+	}()
+	defer func() { <-statusDone }() // after cancel: the writer follows ctx
 	c.sources.start(ctx.Done())
 	defer c.watchWebhookConfigurations(ctx)()
 	loopDone := make(chan error, 1)
@@ -267,7 +299,7 @@ func (c *Controller) loop(ctx context.Context) error {
 
 func (c *Controller) rebuild(ctx context.Context) {
 	start := time.Now()
-	err := c.push(ctx)
+	reports, err := c.push(ctx)
 	c.metrics.pushDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		c.metrics.pushErrors.Inc()
@@ -281,26 +313,39 @@ func (c *Controller) rebuild(ctx context.Context) {
 	c.metrics.pushes.Inc()
 	c.lastErr.Store(nil)
 	c.ready.Store(true)
-	// Publishing the root is retried, but does not hold readiness back: proxies already get config.
-	if err := c.leaderDuties(ctx); err != nil && ctx.Err() == nil {
+	// Status and events are written by their own goroutine: an API server that is slow or away must not
+	// hold the next push back.
+	c.status.submit(reports)
+	// Publishing the root is retried, but does not hold readiness back: proxies already get config. The
+	// timeout keeps a hung API server from stalling the push loop (client-go requests have none).
+	duties, cancel := context.WithTimeout(ctx, leaderDutiesTimeout)
+	defer cancel()
+	if err := c.leaderDuties(duties); err != nil && ctx.Err() == nil {
 		c.log.Warn("publishing the root certificate failed; retrying", "error", err)
 		time.AfterFunc(5*time.Second, c.changed)
 	}
 }
 
-func (c *Controller) push(ctx context.Context) error {
+// leaderDutiesTimeout bounds the leader's writes after one push.
+const leaderDutiesTimeout = 30 * time.Second
+
+// push builds the model from the valid configuration and pushes it; the reports say what was left out
+// or overridden.
+func (c *Controller) push(ctx context.Context) ([]configReport, error) {
 	in, err := c.sources.input(c.opts.DomainSuffix)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in.TrustDomain, in.RootNamespace = c.opts.TrustDomain, c.opts.Namespace
+	in, reports := c.checker.check(in)
+	c.metrics.observeConfig(reports)
 	mesh := model.Build(in)
 	c.metrics.services.Set(float64(len(mesh.Services())))
 	if err := c.xds.Push(ctx, mesh); err != nil {
-		return fmt.Errorf("push: %w", err)
+		return nil, fmt.Errorf("push: %w", err)
 	}
 	c.log.Debug("pushed", "services", len(mesh.Services()), "proxies", c.xds.ConnectedProxies())
-	return nil
+	return reports, nil
 }
 
 // changed records that something changed; it never blocks.

@@ -13,8 +13,8 @@ func (c *Controller) serveProxies(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"proxies": c.xds.Proxies()})
 }
 
-// serveConfigDump returns one proxy's listeners, routes, clusters and endpoints as YAML:
-// GET /debug/config_dump?proxy=<node id>.
+// serveConfigDump returns one proxy's listeners, routes, clusters, endpoints and secrets (private keys
+// redacted by ToYAML) as YAML: GET /debug/config_dump?proxy=<node id>.
 func (c *Controller) serveConfigDump(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("proxy")
 	res, ok := c.xds.ConfigFor(id)
@@ -31,6 +31,7 @@ func (c *Controller) serveConfigDump(w http.ResponseWriter, r *http.Request) {
 		{"routes", func() ([]byte, error) { return xds.ToYAML(res.Routes) }},
 		{"clusters", func() ([]byte, error) { return xds.ToYAML(res.Clusters) }},
 		{"endpoints", func() ([]byte, error) { return xds.ToYAML(res.Endpoints) }},
+		{"secrets", func() ([]byte, error) { return xds.ToYAML(res.Secrets) }},
 	} {
 		b, err := part.yaml()
 		if err != nil {

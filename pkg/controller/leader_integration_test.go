@@ -189,6 +189,20 @@ func TestLeaderElection(t *testing.T) {
 	for i := range cms.Items {
 		written = append(written, &cms.Items[i])
 	}
+	// Configuration status too: two VirtualServices for one host, the newer is reported by the leader alone.
+	for _, name := range []string{"dup-a", "dup-b"} {
+		mustCreate(t, func() error {
+			_, err := istio.NetworkingV1().VirtualServices("default").Create(ctx, routeAll(name, "v1"), metav1.CreateOptions{})
+			return err
+		})
+	}
+	var loser *networkingv1.VirtualService
+	eventually(t, "the conflict's loser carries IST0109", func() bool {
+		vs, err := istio.NetworkingV1().VirtualServices("default").Get(ctx, "dup-b", metav1.GetOptions{})
+		loser = vs
+		return err == nil && len(vs.Status.GetValidationMessages()) == 1 && vs.Status.GetValidationMessages()[0].GetType().GetCode() == "IST0109"
+	})
+	written = append(written, loser)
 	for _, o := range written {
 		byLeader := false
 		for _, f := range o.GetManagedFields() {

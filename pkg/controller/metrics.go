@@ -13,6 +13,10 @@ type metrics struct {
 	pushDuration prometheus.Histogram
 	services     prometheus.Gauge
 	certs        *prometheus.CounterVec
+	// Istio objects the controller left out (invalid), counted rejections, and conflict losers, by kind.
+	configInvalid    *prometheus.GaugeVec
+	configRejections *prometheus.CounterVec
+	configConflicts  *prometheus.GaugeVec
 }
 
 func newMetrics(connectedProxies func() float64) *metrics {
@@ -34,9 +38,18 @@ func newMetrics(connectedProxies func() float64) *metrics {
 		certs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skiff_ca_certificate_requests_total", Help: "Workload certificate requests by result (issued, denied).",
 		}, []string{"result"}),
+		configInvalid: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "skiff_config_invalid", Help: "Istio objects left out of the mesh model because they fail validation, by kind.",
+		}, []string{"kind"}),
+		configRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skiff_config_rejections_total", Help: "Invalid Istio object generations found (each counted once), by kind.",
+		}, []string{"kind"}),
+		configConflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "skiff_config_conflicts", Help: "Istio objects overridden by an older conflicting object, by kind.",
+		}, []string{"kind"}),
 	}
 	m.registry.MustRegister(
-		m.pushes, m.pushErrors, m.pushDuration, m.services, m.certs,
+		m.pushes, m.pushErrors, m.pushDuration, m.services, m.certs, m.configInvalid, m.configRejections, m.configConflicts,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "skiff_xds_connected_proxies", Help: "Proxies with an open xDS stream."}, connectedProxies),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -50,4 +63,23 @@ func (m *metrics) observeCertificate(err error) {
 		return
 	}
 	m.certs.WithLabelValues("issued").Inc()
+}
+
+// observeConfig sets the invalid and conflict gauges from one rebuild's reports; every kind is reported,
+// zero included, so alerts can compare against 0.
+func (m *metrics) observeConfig(reports []configReport) {
+	invalid, conflicts := map[string]int{}, map[string]int{}
+	for _, r := range reports {
+		if r.invalid {
+			invalid[r.obj.kind]++
+		}
+		if r.conflict {
+			conflicts[r.obj.kind]++
+		}
+	}
+	for _, k := range configKinds() {
+		m.configInvalid.WithLabelValues(k).Set(float64(invalid[k]))
+		m.configConflicts.WithLabelValues(k).Set(float64(conflicts[k]))
+		m.configRejections.WithLabelValues(k).Add(0)
+	}
 }

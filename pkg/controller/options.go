@@ -20,6 +20,9 @@ type Options struct {
 	ServiceName  string
 	TrustDomain  string
 	DomainSuffix string
+	// MeshConfigMap is the ConfigMap in Namespace whose "mesh" key holds the mesh config (Telemetry
+	// providers, access log and tracing settings); watched. Empty means "istio".
+	MeshConfigMap string
 
 	XDSAddr        string // plaintext xDS (15010)
 	SecureAddr     string // xDS and the CA over TLS (15012)

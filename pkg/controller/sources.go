@@ -1,8 +1,10 @@
 package controller
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"maps"
 
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
@@ -10,6 +12,7 @@ import (
 	securityv1listers "istio.io/client-go/pkg/listers/security/v1"
 	telemetryv1listers "istio.io/client-go/pkg/listers/telemetry/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/discovery"
@@ -27,11 +30,14 @@ import (
 type sources struct {
 	kube  kubeinformers.SharedInformerFactory
 	istio istioinformers.SharedInformerFactory
+	// secretsFactory watches Secrets apart: its own field selector and transform (see slimSecret).
+	secretsFactory kubeinformers.SharedInformerFactory
 
 	services       corev1listers.ServiceLister
 	endpointSlices discoveryv1listers.EndpointSliceLister
 	pods           corev1listers.PodLister
 	namespaces     corev1listers.NamespaceLister
+	secrets        corev1listers.SecretLister
 
 	virtualServices        networkingv1listers.VirtualServiceLister
 	destinationRules       networkingv1listers.DestinationRuleLister
@@ -42,6 +48,7 @@ type sources struct {
 	authorizationPolicies  securityv1listers.AuthorizationPolicyLister
 	requestAuthentications securityv1listers.RequestAuthenticationLister
 	telemetries            telemetryv1listers.TelemetryLister
+	meshConfig             *meshConfigSource // see meshconfig.go
 
 	synced []cache.InformerSynced
 }
@@ -56,9 +63,18 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 	s := &sources{
 		kube:  kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTransform(slimPod)),
 		istio: istioinformers.NewSharedInformerFactory(istio, 0),
+		secretsFactory: kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTransform(slimSecret),
+			kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = secretFieldSelector })),
 	}
-	add := func(inf cache.SharedIndexInformer) error {
-		if _, err := inf.AddEventHandler(handler); err != nil {
+	// The controller writes the status of Istio objects; a status-only update must not cause a rebuild.
+	istioHandler := handler
+	istioHandler.UpdateFunc = func(old, obj any) {
+		if !statusOnlyUpdate(old, obj) {
+			onChange()
+		}
+	}
+	add := func(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
+		if _, err := inf.AddEventHandler(h); err != nil {
 			return err
 		}
 		s.synced = append(s.synced, inf.HasSynced)
@@ -66,7 +82,7 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 	}
 	core := s.kube.Core().V1()
 	for _, inf := range []cache.SharedIndexInformer{core.Services().Informer(), s.kube.Discovery().V1().EndpointSlices().Informer(), core.Pods().Informer(), core.Namespaces().Informer()} {
-		if err := add(inf); err != nil {
+		if err := add(inf, handler); err != nil {
 			return nil, err
 		}
 	}
@@ -74,6 +90,10 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 	s.endpointSlices = s.kube.Discovery().V1().EndpointSlices().Lister()
 	s.pods = core.Pods().Lister()
 	s.namespaces = core.Namespaces().Lister()
+	if err := add(s.secretsFactory.Core().V1().Secrets().Informer(), secretHandler(onChange)); err != nil {
+		return nil, err
+	}
+	s.secrets = s.secretsFactory.Core().V1().Secrets().Lister()
 
 	served := servedResources(disc, log)
 	net := s.istio.Networking().V1()
@@ -99,7 +119,7 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 			log.Warn("Istio kind not served by the API server; its configuration is ignored until restart", "resource", o.gvr)
 			continue
 		}
-		if err := add(o.inf); err != nil {
+		if err := add(o.inf, istioHandler); err != nil {
 			return nil, err
 		}
 		o.bind()
@@ -126,12 +146,13 @@ func servedResources(disc discovery.DiscoveryInterface, log *slog.Logger) map[st
 func (s *sources) start(stop <-chan struct{}) {
 	s.kube.Start(stop)
 	s.istio.Start(stop)
+	s.secretsFactory.Start(stop)
 }
 
 // input snapshots the informers' caches. The objects are shared with the caches and must not be changed;
 // model.Build only reads them.
 func (s *sources) input(domainSuffix string) (model.Input, error) {
-	in := model.Input{DomainSuffix: domainSuffix}
+	in := model.Input{DomainSuffix: domainSuffix, MeshConfig: s.meshConfig.current()}
 	var err error
 	all := labels.Everything()
 	if in.Services, err = s.services.List(all); err != nil {
@@ -142,6 +163,9 @@ func (s *sources) input(domainSuffix string) (model.Input, error) {
 	}
 	if in.Pods, err = s.pods.List(all); err != nil {
 		return in, fmt.Errorf("listing pods: %w", err)
+	}
+	if in.Secrets, err = s.secrets.List(all); err != nil {
+		return in, fmt.Errorf("listing secrets: %w", err)
 	}
 	if s.virtualServices != nil {
 		if in.VirtualServices, err = s.virtualServices.List(all); err != nil {
@@ -211,4 +235,78 @@ func metaWithoutManagedFields(pod *corev1.Pod) metav1.ObjectMeta {
 	m.ManagedFields = nil
 	m.Annotations = nil
 	return m
+}
+
+// statusOnlyUpdate says whether an Istio object changed in nothing the model reads: same generation (so
+// the same spec), labels and annotations.
+func statusOnlyUpdate(old, obj any) bool {
+	a, errA := meta.Accessor(old)
+	b, errB := meta.Accessor(obj)
+	if errA != nil || errB != nil {
+		return false
+	}
+	return a.GetGeneration() == b.GetGeneration() && a.GetGeneration() != 0 && b.GetDeletionTimestamp() == nil &&
+		maps.Equal(a.GetLabels(), b.GetLabels()) && maps.Equal(a.GetAnnotations(), b.GetAnnotations())
+}
+
+// secretFieldSelector skips the two kinds of Secret that are large, numerous and never gateway
+// credentials, as istiod does: service-account tokens and Helm releases.
+const secretFieldSelector = "type!=" + string(corev1.SecretTypeServiceAccountToken) + ",type!=helm.sh/release.v1"
+
+// secretHandler rebuilds only for Secrets that hold credential keys, and on updates only when those
+// changed: most Secrets are application data the mesh never reads.
+func secretHandler(onChange func()) cache.ResourceEventHandler {
+	relevant := func(obj any) bool {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		sec, ok := obj.(*corev1.Secret)
+		return !ok || len(sec.Data) > 0
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if relevant(obj) {
+				onChange()
+			}
+		},
+		UpdateFunc: func(old, obj any) {
+			a, okA := old.(*corev1.Secret)
+			b, okB := obj.(*corev1.Secret)
+			if !okA || !okB || a.Type != b.Type || !maps.EqualFunc(a.Data, b.Data, bytes.Equal) {
+				onChange()
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if relevant(obj) {
+				onChange()
+			}
+		},
+	}
+}
+
+// slimSecret keeps only the data keys gateway credentials are read from (model.CredentialKeys), and no
+// annotations or managed fields: kubectl's last-applied annotation would hold a second copy of the key.
+func slimSecret(obj any) (any, error) {
+	sec, ok := obj.(*corev1.Secret)
+	if !ok {
+		return obj, nil
+	}
+	var data map[string][]byte
+	for _, k := range model.CredentialKeys() {
+		if v, ok := sec.Data[k]; ok {
+			if data == nil {
+				data = map[string][]byte{}
+			}
+			data[k] = v
+		}
+	}
+	return &corev1.Secret{
+		TypeMeta: sec.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: sec.Name, Namespace: sec.Namespace, UID: sec.UID, ResourceVersion: sec.ResourceVersion,
+			CreationTimestamp: sec.CreationTimestamp, Labels: sec.Labels,
+		},
+		Type: sec.Type,
+		Data: data,
+	}, nil
 }
