@@ -12,17 +12,21 @@ func newTranslateCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "translate -f FILE|DIR|- --proxy <workload> [view]",
 		Short: "Show what a proxy would receive from the control plane, computed from YAML files",
-		Long: `Loads Kubernetes and Istio YAML (Services, Pods, EndpointSlices, VirtualServices,
-DestinationRules, Gateways, ServiceEntries, Sidecars, PeerAuthentications,
-AuthorizationPolicies), runs the control plane's translation for one proxy and prints the
-result with the same views and flags as 'skiff proxy-config' (default view: all). No
-cluster is needed, so a change can be reviewed before it is applied.
+		Long: `Loads Kubernetes and Istio YAML (Services, Pods, EndpointSlices, Secrets, the mesh
+config in the "istio" ConfigMap, VirtualServices, DestinationRules, Gateways,
+ServiceEntries, Sidecars, PeerAuthentications, AuthorizationPolicies,
+RequestAuthentications, Telemetries), runs the control plane's translation for one proxy
+and prints the result with the same views and flags as 'skiff proxy-config' (default view:
+all). Other kinds are ignored. No cluster is needed, so a change can be reviewed before it
+is applied.
 
 --proxy names a Pod in the files (name or name.namespace) or the value of their app label;
 with --labels it may name a workload the files do not contain. The proxy type is a
 sidecar, or a router for pods labelled istio=ingressgateway/egressgateway; --type
-overrides it (grpc: a proxyless gRPC client). Secrets come from the node agent, not the
-control plane, so the secret view is empty here.`,
+overrides it (grpc: a proxyless gRPC client). The secret view shows the Secrets a gateway's
+credentialName(s) name, read in the gateway pod's namespace, private keys [redacted];
+workload certificates come from the node agent, not the control plane, so they are not
+shown.`,
 		Example: `  skiff x translate -f bookinfo.yaml --proxy productpage-v1 cluster
   skiff x translate -f k8s/,istio/ --proxy reviews.default route --name 9080
   skiff x translate -f gw.yaml --proxy istio-ingressgateway.istio-system --labels istio=ingressgateway listener

@@ -25,9 +25,11 @@ var (
 	ReferencedResourceNotFound = MessageType{Code: "IST0101", Name: "ReferencedResourceNotFound", Level: Error,
 		Description: "A resource being referenced does not exist.",
 		Template:    "Referenced %s not found: %q",
-		Help: "A VirtualService names a gateway, host or subset, or a Gateway selects workloads, that are not in the analysed " +
-			"configuration. Create the missing object, fix the name (short host names resolve in the referring object's " +
-			"namespace), or include the file that defines it in the analysis."}
+		Help: "A VirtualService names a gateway, host or subset, a Gateway selects workloads, or a terminating Gateway " +
+			"server's credentialName names a Secret, that are not in the analysed configuration. Create the missing " +
+			"object, fix the name (short host names resolve in the referring object's namespace; a credential Secret must " +
+			"be in the gateway workload's namespace, not the Gateway's), or include the file that defines it in the " +
+			"analysis. Missing Secrets are only reported when the input includes Secrets (a cluster, or files with Secrets)."}
 	NamespaceNotInjected = MessageType{Code: "IST0102", Name: "NamespaceNotInjected", Level: Info,
 		Description: "A namespace is not enabled for Istio injection.",
 		Template:    "The namespace is not enabled for Istio injection. Run 'kubectl label namespace %s istio-injection=enabled' to enable it, or 'kubectl label namespace %s istio-injection=disabled' to explicitly mark it as not needing injection.",
@@ -141,6 +143,16 @@ var (
 		Description: "This EnvoyFilter does not have a priority and has a relative patch operation set which can cause the EnvoyFilter not to be applied. Using the INSERT_FIRST or ADD option or setting the priority may help in ensuring the EnvoyFilter is applied correctly.",
 		Template:    "This EnvoyFilter does not have a priority and has a relative patch operation set which can cause the EnvoyFilter not to be applied. Using the INSERT_FIRST of ADD option or setting the priority may help in ensuring the EnvoyFilter is applied correctly.",
 		Help:        "INSERT_BEFORE, INSERT_AFTER and REPLACE depend on another filter being present; set `priority` or use INSERT_FIRST/ADD."}
+	InvalidGatewayCredential = MessageType{Code: "IST0161", Name: "InvalidGatewayCredential", Level: Error,
+		Description: "The credential provided for the Gateway resource is invalid",
+		Template:    "The credential referenced by the Gateway %s in namespace %s is invalid, which can cause the traffic not to work as expected.",
+		Help: "The Secret a terminating server's `credentialName` names exists but cannot be served: it has neither " +
+			"`tls.crt`/`tls.key` nor `cert`/`key`, a key or certificate does not parse, the key does not match the " +
+			"certificate, or (MUTUAL, OPTIONAL_MUTUAL) neither `<name>-cacert` nor the Secret itself holds a CA " +
+			"(`ca.crt` or `cacert`). A reference to another namespace (`<namespace>/<name>`) or another scheme is invalid " +
+			"too: Skiff serves only Secrets in the gateway workload's namespace. The message ends with the reason. The " +
+			"gateway skips the server (its other servers still work). Only checked when the input includes Secrets: " +
+			"a cluster, or files with Secrets in them."}
 
 	// Skiff's own codes.
 	InvalidDocument = MessageType{Code: "SKF0001", Name: "InvalidDocument", Level: Error,
@@ -168,6 +180,23 @@ var (
 		Description: "An object from a file lives in a namespace that neither the cluster nor the input has.",
 		Template:    "Namespace %q does not exist in the cluster or the analysed files.",
 		Help:        "Applying the object would fail. Create the namespace (or add its manifest to the input), or fix metadata.namespace. Only checked with --use-kube, when the cluster's namespaces are known."}
+	GatewayAutoPassthroughNotSupported = MessageType{Code: "SKF0007", Name: "GatewayAutoPassthroughNotSupported", Level: Warning,
+		Description: "A Gateway server uses TLS mode AUTO_PASSTHROUGH, which Skiff's gateways do not support.",
+		Template:    "Server %d (port %d) uses TLS mode AUTO_PASSTHROUGH, which Skiff does not support; the gateway skips this server.",
+		Help: "AUTO_PASSTHROUGH routes mTLS traffic by the SNI names of Istio's multi-cluster east-west gateways " +
+			"(`outbound_.<port>_.<subset>_.<host>`); Skiff has no multi-cluster support and leaves such a server out " +
+			"of the gateway's listeners (see docs/gateways.md). To pass TLS through to a service, use `PASSTHROUGH` " +
+			"with `tls` routes in a VirtualService; otherwise remove the server."}
+
+	// Skiff's codes for conflicts the controller resolves by precedence (reported on objects' status too).
+	MultiplePeerAuthenticationsWithoutSelector = MessageType{Code: "SKF0101", Name: "MultiplePeerAuthenticationsWithoutSelector", Level: Error,
+		Description: "More than one PeerAuthentication in a namespace has no selector; only the oldest applies.",
+		Template:    "The PeerAuthentications %s in namespace %q have no selector; only the oldest, %s, applies.",
+		Help: "A namespace (or, in the root namespace, the mesh) has one namespace-wide mTLS policy. Istio and Skiff " +
+			"apply the oldest selector-less PeerAuthentication (creationTimestamp, then name) and ignore the others, " +
+			"so a newer policy meant to change the mode has no effect. Merge them into one, or give the others a " +
+			"`selector`. Reported on each ignored policy; `skiff controller` reports it in the object's status as well. " +
+			"Istio has no code for this (it resolves the conflict silently)."}
 )
 
 // Catalogue lists every message type, ordered by code.
@@ -181,9 +210,9 @@ func Catalogue() []MessageType {
 		NoServerCertificateVerificationDestinationLevel, NoServerCertificateVerificationPortLevel,
 		VirtualServiceUnreachableRule, VirtualServiceIneffectiveMatch, VirtualServiceHostNotFoundInGateway,
 		ServiceEntryAddressesRequired, DeprecatedAnnotation, DeploymentConflictingPorts, GatewayDuplicateCertificate,
-		InvalidApplicationUID, ConflictingGateways, EnvoyFilterUsesRelativeOperation,
+		InvalidApplicationUID, ConflictingGateways, EnvoyFilterUsesRelativeOperation, InvalidGatewayCredential,
 		InvalidDocument, RouteWeightsDoNotSum, SubsetLabelsMatchNoWorkload, InvalidPrincipal, UnknownIstioKind,
-		NamespaceNotFound,
+		NamespaceNotFound, GatewayAutoPassthroughNotSupported, MultiplePeerAuthenticationsWithoutSelector,
 	}
 }
 

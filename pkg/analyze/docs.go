@@ -75,6 +75,12 @@ const behaviour = `
 - **Namespaces:** objects without a namespace go to ` + "`-n`" + ` (or the context's namespace, or default).
   Messages are limited to that namespace when reading the cluster or when ` + "`-n`" + ` is given; ` + "`-A`" + `
   reports on all namespaces, and so does a file-only analysis without ` + "`-n`" + `.
+- **Secrets:** with ` + "`--use-kube`" + `, Secrets are listed (except service-account tokens and Helm
+  releases) and only the keys gateway credentials use are kept. A terminating Gateway server's credential
+  Secret is looked up in the gateway workload's namespace: missing is IST0101 (as istioctl), unusable (no
+  key pair, a key that does not match its certificate, no CA for MUTUAL) is IST0161. Unlike istioctl, files
+  alone report missing Secrets only when they contain Secrets, so a directory of routing config does not
+  flag every gateway.
 - **Merging:** with files and ` + "`--use-kube`" + `, a file object replaces the cluster object with the same
   group, kind, namespace and name.
 - **Codes:** IST codes keep Istio's name, level and meaning. IST0104 (GatewayPortNotOnWorkload) was retired by

@@ -181,6 +181,8 @@ func decodeKube(r *Resource) error {
 		obj = &appsv1.ReplicaSet{}
 	case "Job":
 		obj = &batchv1.Job{}
+	case "Secret":
+		obj = &corev1.Secret{} // gateway credentials (analyzer_gateway_secret.go)
 	default:
 		return nil
 	}

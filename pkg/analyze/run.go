@@ -172,11 +172,17 @@ func analyze(ctx context.Context, o Options, st settings) (Result, error) {
 	fileResources, msgs, problems := parseInputs(inputs, dec)
 
 	var resources []*Resource
+	secretsListed := false
 	if st.useKube {
 		clusterResources, clusterMsgs, err := loadCluster(ctx, clients, dec)
 		if err != nil {
 			return Result{}, err
 		}
+		secrets, listed, err := loadClusterSecrets(ctx, clients, dec)
+		if err != nil {
+			return Result{}, err
+		}
+		clusterResources, secretsListed = append(clusterResources, secrets...), listed
 		msgs = append(clusterMsgs, msgs...)
 		resources = mergeResources(clusterResources, fileResources)
 		msgs = dropOverridden(msgs, fileResources)
@@ -185,6 +191,7 @@ func analyze(ctx context.Context, o Options, st settings) (Result, error) {
 	}
 	snap := NewSnapshot(resources, meshNS)
 	snap.FromCluster = st.useKube
+	snap.SecretsKnown = secretsListed || len(snap.Kind("Secret")) > 0
 	msgs = append(msgs, runAnalyzers(snap)...)
 	for _, p := range problems {
 		msgs = append(msgs, problemMessage(p))

@@ -17,6 +17,9 @@ type Snapshot struct {
 	MeshNamespace string
 	// FromCluster is true when the cluster was read, so the set of namespaces is complete.
 	FromCluster bool
+	// SecretsKnown is true when the input includes Secrets (the cluster's were listed, or a file has one), so
+	// a Secret that is not there is missing rather than merely not given.
+	SecretsKnown bool
 
 	all    []*Resource
 	byKey  map[Key]*Resource
