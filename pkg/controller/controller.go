@@ -385,7 +385,7 @@ func ignoreClosed(err error) error {
 	return err
 }
 
-// slogAdapter gives go-control-plane a logger; its chatty info messages go to debug.
+// slogAdapter gives the xDS server (go-control-plane's logger interface) a logger; info goes to debug.
 type slogAdapter struct{ log *slog.Logger }
 
 func (a slogAdapter) Debugf(f string, args ...any) { a.log.Debug(fmt.Sprintf(f, args...)) }

@@ -1,5 +1,6 @@
 // Package xds translates the immutable mesh model into Envoy xDS resources for one proxy (Generate), and
-// serves them over ADS, state-of-the-world and delta, with go-control-plane (Server). The Server also
+// serves them over ADS, state-of-the-world and delta, on go-control-plane's types (Server: why it is our
+// own and not go-control-plane's, see server.go and docs/benchmarks.md). The Server also
 // tracks, per stream and type, what it sent and what each proxy acknowledged or rejected (Syncz, served as
 // /debug/syncz and read by `skiff proxy-status` and `skiff check`).
 //
