@@ -1,28 +1,19 @@
 package xds
 
 import (
-	"errors"
-	"io"
 	"maps"
 	"slices"
-	"strconv"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // deltaStream is one incremental ADS stream (what Envoy uses). Only its handler goroutine touches it.
 type deltaStream struct {
-	srv    *Server
-	id     int64
-	nodeID string
+	adsStream
 	stream discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesServer
-	wake   chan struct{}
-	nonce  uint64
 	types  map[string]*deltaType
 }
 
@@ -35,43 +26,14 @@ type deltaType struct {
 
 // DeltaAggregatedResources serves one incremental ADS stream.
 func (s *Server) DeltaAggregatedResources(stream discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
-	st := &deltaStream{srv: s, id: s.ids.Add(1), stream: stream, wake: make(chan struct{}, 1), types: map[string]*deltaType{}}
-	defer func() {
-		s.sync.closed(st.id, true)
-		if st.nodeID != "" {
-			s.detach(st.id, st.nodeID)
-		}
-	}()
-	reqs, errc := receive(stream.Context(), stream.Recv)
-	for {
-		var err error
-		select {
-		case req := <-reqs:
-			err = st.onRequest(req)
-		case <-st.wake:
-			err = st.push()
-		case err = <-errc:
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-		case <-s.ctx.Done():
-			err = status.Error(codes.Unavailable, "the control plane is shutting down")
-		}
-		if err != nil {
-			s.log.Debugf("delta ADS stream %d of %q ends: %v", st.id, st.nodeID, err)
-			return err
-		}
-	}
+	st := &deltaStream{adsStream: s.newStream(true), stream: stream, types: map[string]*deltaType{}}
+	return serve(stream.Context(), &st.adsStream, stream.Recv, st.onRequest, st.push)
 }
 
 func (st *deltaStream) onRequest(req *discoverygrpc.DeltaDiscoveryRequest) error {
 	s := st.srv
-	if st.nodeID == "" {
-		if req.GetNode().GetId() == "" {
-			return status.Error(codes.InvalidArgument, "the first request of a stream must carry the node and its id")
-		}
-		st.nodeID = req.GetNode().GetId()
-		s.attach(st.id, req.GetNode(), st.wake)
+	if err := st.identify(req.GetNode()); err != nil {
+		return err
 	}
 	url := req.GetTypeUrl()
 	s.sync.request(st.id, req.GetNode(), true, url, "", req.GetResponseNonce(), nackOf(req.GetErrorDetail()))
@@ -114,9 +76,6 @@ func (st *deltaStream) onRequest(req *discoverygrpc.DeltaDiscoveryRequest) error
 }
 
 func (st *deltaStream) push() error {
-	if st.nodeID == "" {
-		return nil
-	}
 	cv := st.srv.view(st.nodeID)
 	for _, url := range pushOrder {
 		if t := st.types[url]; t != nil {
@@ -157,8 +116,7 @@ func (st *deltaStream) sync(url string, t *deltaType, view *typeView, always boo
 	if len(out.Resources) == 0 && len(out.RemovedResources) == 0 && !always {
 		return nil
 	}
-	st.nonce++
-	out.Nonce = strconv.FormatUint(st.nonce, 10)
+	out.Nonce = st.nextNonce()
 	st.srv.sync.response(st.id, nil, true, url, out.SystemVersionInfo, out.Nonce)
 	return st.stream.Send(out)
 }

@@ -1,11 +1,8 @@
 package xds
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"slices"
-	"strconv"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -16,12 +13,8 @@ import (
 
 // sotwStream is one state-of-the-world ADS stream. Only its handler goroutine touches it.
 type sotwStream struct {
-	srv    *Server
-	id     int64
-	nodeID string
+	adsStream
 	stream discoverygrpc.AggregatedDiscoveryService_StreamAggregatedResourcesServer
-	wake   chan struct{}
-	nonce  uint64
 	types  map[string]*sotwType // by type URL
 }
 
@@ -36,47 +29,19 @@ type sotwType struct {
 
 // StreamAggregatedResources serves one state-of-the-world ADS stream.
 func (s *Server) StreamAggregatedResources(stream discoverygrpc.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
-	st := &sotwStream{srv: s, id: s.ids.Add(1), stream: stream, wake: make(chan struct{}, 1), types: map[string]*sotwType{}}
-	defer func() {
-		s.sync.closed(st.id, false)
-		if st.nodeID != "" {
-			s.detach(st.id, st.nodeID)
-		}
-	}()
+	st := &sotwStream{adsStream: s.newStream(false), stream: stream, types: map[string]*sotwType{}}
 	names := newNamesSeen()
-	reqs, errc := receive(stream.Context(), func() (*sotwRequest, error) {
+	recv := func() (*sotwRequest, error) {
 		r := &sotwRequest{DiscoveryRequest: &discoverygrpc.DiscoveryRequest{}, names: names}
 		return r, stream.RecvMsg(r)
-	})
-	for {
-		var err error
-		select {
-		case req := <-reqs:
-			err = st.onRequest(req)
-		case <-st.wake:
-			err = st.push()
-		case err = <-errc:
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-		case <-s.ctx.Done():
-			err = status.Error(codes.Unavailable, "the control plane is shutting down")
-		}
-		if err != nil {
-			s.log.Debugf("ADS stream %d of %q ends: %v", st.id, st.nodeID, err)
-			return err
-		}
 	}
+	return serve(stream.Context(), &st.adsStream, recv, st.onRequest, st.push)
 }
 
 func (st *sotwStream) onRequest(req *sotwRequest) error {
 	s := st.srv
-	if st.nodeID == "" {
-		if req.GetNode().GetId() == "" {
-			return status.Error(codes.InvalidArgument, "the first request of a stream must carry the node and its id")
-		}
-		st.nodeID = req.GetNode().GetId()
-		s.attach(st.id, req.GetNode(), st.wake)
+	if err := st.identify(req.GetNode()); err != nil {
+		return err
 	}
 	url := req.GetTypeUrl()
 	s.sync.request(st.id, req.GetNode(), false, url, req.GetVersionInfo(), req.GetResponseNonce(), nackOf(req.GetErrorDetail()))
@@ -113,9 +78,6 @@ func (st *sotwStream) onRequest(req *sotwRequest) error {
 
 // push sends each subscribed type's changes from the current generation, in pushOrder.
 func (st *sotwStream) push() error {
-	if st.nodeID == "" {
-		return nil
-	}
 	cv := st.srv.view(st.nodeID)
 	for _, url := range pushOrder {
 		t := st.types[url]
@@ -144,8 +106,7 @@ func (st *sotwStream) push() error {
 
 // send writes a shared response with this stream's nonce.
 func (st *sotwStream) send(url string, resp *encodedResponse) error {
-	st.nonce++
-	nonce := strconv.FormatUint(st.nonce, 10)
+	nonce := st.nextNonce()
 	st.srv.sync.response(st.id, nil, false, url, resp.version, nonce)
 	if err := st.stream.SendMsg(&sharedResponse{encodedResponse: resp, nonce: nonce}); err != nil {
 		if status.Code(err) == codes.Internal {

@@ -178,24 +178,3 @@ func (s *Server) ConfigFor(nodeID string) (*Resources, bool) {
 	}
 	return Generate(s.gen.Load().mesh, p), true
 }
-
-// receive runs recv in a goroutine until it fails, delivering what it reads, so a stream's one sending
-// goroutine can also wait for pushes. The goroutine ends with the stream's context.
-func receive[T any](ctx context.Context, recv func() (T, error)) (<-chan T, <-chan error) {
-	msgs, errc := make(chan T), make(chan error, 1)
-	go func() {
-		for {
-			m, err := recv()
-			if err != nil {
-				errc <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return msgs, errc
-}
