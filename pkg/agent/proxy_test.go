@@ -165,7 +165,9 @@ func (f *proxyFixture) status(path string) (int, string) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: CI runs every package's tests at once on 2 cores, and readiness needs a certificate
+	// from the CA, which asks the API server's TokenReview.
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -21,13 +21,8 @@ import (
 // TestClusterAnalysis runs analyze against a real API server with Istio's CRDs: first the cluster alone,
 // then merged with a file that overrides one object and adds another.
 func TestClusterAnalysis(t *testing.T) {
-	env := testenv.Start(t)
-	c, err := kube.FromConfig(env.Config, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := istioCluster(t)
 	ctx := t.Context()
-	env.InstallIstioCRDs(t)
 
 	create := func(ns string, obj any) {
 		t.Helper()
@@ -148,6 +143,18 @@ spec:
 			}
 		}
 	})
+}
+
+// istioCluster is a real API server with Istio's CRDs and clients for it whose namespace is shop.
+func istioCluster(t *testing.T) (*testenv.Environment, *kube.Clients) {
+	t.Helper()
+	env := testenv.Start(t)
+	c, err := kube.FromConfig(env.Config, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.InstallIstioCRDs(t)
+	return env, c
 }
 
 func assertCodes(t *testing.T, ms []Message, want ...string) {

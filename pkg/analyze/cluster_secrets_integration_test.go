@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"skiff.dev/skiff/internal/testenv"
 	"skiff.dev/skiff/pkg/kube"
 )
 
@@ -24,13 +23,8 @@ import (
 // PeerAuthentications is reported by creationTimestamp (SKF0101), and a user who may not list Secrets
 // gets no credential messages rather than one per server.
 func TestClusterGatewaySecretsAndPeerAuthentications(t *testing.T) {
-	env := testenv.Start(t)
-	c, err := kube.FromConfig(env.Config, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, c := istioCluster(t)
 	ctx := t.Context()
-	env.InstallIstioCRDs(t)
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {

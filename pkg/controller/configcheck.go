@@ -265,17 +265,10 @@ func findConflicts(in *model.Input) []conflict {
 			byHost[h] = append(byHost[h], vs)
 		}
 	}
-	for _, h := range slices.Sorted(maps.Keys(byHost)) {
-		group := precedence(byHost[h])
-		if len(group) < 2 {
-			continue
-		}
-		text := fmt.Sprintf(analyze.ConflictingMeshGatewayVirtualServiceHosts.Template, names(group), h) +
+	out = append(out, conflictLosers(kindVirtualService, byHost, analyze.ConflictingMeshGatewayVirtualServiceHosts, func(h string, group []metav1.Object) string {
+		return fmt.Sprintf(analyze.ConflictingMeshGatewayVirtualServiceHosts.Template, names(group), h) +
 			" " + qualified(group[0]) + " is the oldest and applies."
-		for _, loser := range group[1:] {
-			out = append(out, conflict{kindVirtualService + "/" + qualified(loser), finding{analyze.ConflictingMeshGatewayVirtualServiceHosts, text}})
-		}
-	}
+	})...)
 
 	sidecars := map[string][]metav1.Object{}
 	for _, sc := range in.Sidecars {
@@ -283,17 +276,10 @@ func findConflicts(in *model.Input) []conflict {
 			sidecars[sc.Namespace] = append(sidecars[sc.Namespace], sc)
 		}
 	}
-	for _, ns := range slices.Sorted(maps.Keys(sidecars)) {
-		group := precedence(sidecars[ns])
-		if len(group) < 2 {
-			continue
-		}
-		text := fmt.Sprintf(analyze.MultipleSidecarsWithoutWorkloadSelectors.Template, names(group), ns) +
+	out = append(out, conflictLosers(kindSidecar, sidecars, analyze.MultipleSidecarsWithoutWorkloadSelectors, func(ns string, group []metav1.Object) string {
+		return fmt.Sprintf(analyze.MultipleSidecarsWithoutWorkloadSelectors.Template, names(group), ns) +
 			" Only the oldest, " + qualified(group[0]) + ", applies."
-		for _, loser := range group[1:] {
-			out = append(out, conflict{kindSidecar + "/" + qualified(loser), finding{analyze.MultipleSidecarsWithoutWorkloadSelectors, text}})
-		}
-	}
+	})...)
 
 	out = append(out, gatewayConflicts(in)...)
 
@@ -303,16 +289,26 @@ func findConflicts(in *model.Input) []conflict {
 			pas[pa.Namespace] = append(pas[pa.Namespace], pa)
 		}
 	}
-	for _, ns := range slices.Sorted(maps.Keys(pas)) {
-		group := precedence(pas[ns])
+	// Istio has no code for this (it resolves the conflict silently); SKF0101 is Skiff's, also reported
+	// by `skiff analyze`.
+	out = append(out, conflictLosers(kindPeerAuthentication, pas, analyze.MultiplePeerAuthenticationsWithoutSelector, func(ns string, group []metav1.Object) string {
+		return fmt.Sprintf(analyze.MultiplePeerAuthenticationsWithoutSelector.Template, names(group), ns, qualified(group[0]))
+	})...)
+	return out
+}
+
+// conflictLosers orders each group (by key) by precedence and reports every member after the first as losing
+// to it, with one finding of type t whose text is made for the group.
+func conflictLosers(kind string, groups map[string][]metav1.Object, t analyze.MessageType, text func(key string, group []metav1.Object) string) []conflict {
+	var out []conflict
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
+		group := precedence(groups[k])
 		if len(group) < 2 {
 			continue
 		}
-		// Istio has no code for this (it resolves the conflict silently); SKF0101 is Skiff's, also reported
-		// by `skiff analyze`.
-		text := fmt.Sprintf(analyze.MultiplePeerAuthenticationsWithoutSelector.Template, names(group), ns, qualified(group[0]))
+		f := finding{t, text(k, group)}
 		for _, loser := range group[1:] {
-			out = append(out, conflict{kindPeerAuthentication + "/" + qualified(loser), finding{analyze.MultiplePeerAuthenticationsWithoutSelector, text}})
+			out = append(out, conflict{kind + "/" + qualified(loser), f})
 		}
 	}
 	return out

@@ -115,6 +115,9 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		mutating: opts.MutatingWebhookConfigurations, validating: opts.ValidatingWebhookConfigurations}
 	c.xds = xds.NewServer(ctx, model.Build(model.Input{DomainSuffix: opts.DomainSuffix, TrustDomain: opts.TrustDomain}), slogAdapter{c.log})
 	c.metrics = newMetrics(func() float64 { return float64(c.xds.ConnectedProxies()) })
+	if err := c.xds.Instrument(c.metrics.registry); err != nil {
+		return nil, errs.Failure("metrics: %v", err)
+	}
 	c.checker = newConfigChecker(func(o configObject, fs []finding) {
 		c.metrics.configRejections.WithLabelValues(o.kind).Inc()
 		c.log.Warn("invalid configuration left out of the mesh", "object", o.key(), "generation", o.meta.GetGeneration(), "problems", findingTexts(fs))

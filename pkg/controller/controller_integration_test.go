@@ -2,9 +2,6 @@ package controller
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -19,21 +16,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/xds"
 	"google.golang.org/protobuf/types/known/wrapperspb"
-	networkingapi "istio.io/api/networking/v1alpha3"
-	securityapi "istio.io/api/security/v1alpha1"
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -47,15 +36,7 @@ import (
 // ConfigMap work; a restart keeps the same root.
 func TestControllerEndToEnd(t *testing.T) {
 	env := testenv.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	kube := kubernetes.NewForConfigOrDie(env.Config)
-	istio := istioclient.NewForConfigOrDie(env.Config)
-	env.InstallIstioCRDs(t)
-	mustCreate(t, func() error {
-		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}, metav1.CreateOptions{})
-		return err
-	})
+	ctx, kube, istio := istioAPIServer(t, env, 60*time.Second)
 
 	// A webhook configuration as the installer leaves it: no caBundle yet. Its rule matches nothing the
 	// test creates, so the unreachable service does not matter.
@@ -76,76 +57,18 @@ func TestControllerEndToEnd(t *testing.T) {
 		return err
 	})
 
-	opts := Defaults()
-	opts.Kube, opts.Namespace, opts.Debounce = env.Config, "istio-system", 20*time.Millisecond
-	opts.XDSAddr, opts.SecureAddr, opts.ReadyAddr, opts.MonitoringAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	opts.WebhookAddr, opts.MutatingWebhookConfigurations = "127.0.0.1:0", []string{"istio-sidecar-injector", "absent-is-fine"}
-	opts.Webhooks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("webhook " + r.URL.Path)) })
-	c, err := New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-
-	eventually(t, "/ready returns 200", func() bool { return httpStatus("http://"+c.ReadyAddr()+"/ready") == http.StatusOK })
+	c := startController(ctx, t, env.Config, kube, func(opts *Options) {
+		opts.WebhookAddr, opts.MutatingWebhookConfigurations = "127.0.0.1:0", []string{"istio-sidecar-injector", "absent-is-fine"}
+		opts.Webhooks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("webhook " + r.URL.Path)) })
+	})
 	var v version.Info
 	if err := json.Unmarshal([]byte(httpBody(t, "http://"+c.MonitoringAddr()+"/version")), &v); err != nil || v.Version == "" {
 		t.Fatalf("/version: %v %+v", err, v)
 	}
 
 	// The mesh: reviews with v1 and v2 backends, all routed to v1.
-	// EndpointSlices may not hold loopback addresses, so the backends listen on this host's own address.
-	ip := hostIP(t)
-	v1, v2 := startBackend(t, ip, "reviews-v1"), startBackend(t, ip, "reviews-v2")
-	mustCreate(t, func() error {
-		_, err := kube.CoreV1().Services("default").Create(ctx, &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: "reviews"},
-			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "grpc", Port: 9080}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	for name, port := range map[string]int{"v1": v1, "v2": v2} {
-		mustCreate(t, func() error {
-			_, err := kube.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: "reviews-" + name, Labels: map[string]string{"app": "reviews", "version": name}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "reviews"}}},
-			}, metav1.CreateOptions{})
-			return err
-		})
-		mustCreate(t, func() error {
-			_, err := kube.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
-				ObjectMeta:  metav1.ObjectMeta{Name: "reviews-" + name, Labels: map[string]string{discoveryv1.LabelServiceName: "reviews"}},
-				AddressType: discoveryv1.AddressTypeIPv4,
-				Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("grpc"), Port: ptr.To(int32(port))}},
-				Endpoints: []discoveryv1.Endpoint{{Addresses: []string{ip},
-					TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "reviews-" + name, Namespace: "default"}}},
-			}, metav1.CreateOptions{})
-			return err
-		})
-	}
-	mustCreate(t, func() error {
-		_, err := istio.NetworkingV1().DestinationRules("default").Create(ctx, &networkingv1.DestinationRule{
-			ObjectMeta: metav1.ObjectMeta{Name: "reviews"},
-			Spec: networkingapi.DestinationRule{Host: "reviews", Subsets: []*networkingapi.Subset{
-				{Name: "v1", Labels: map[string]string{"version": "v1"}}, {Name: "v2", Labels: map[string]string{"version": "v2"}},
-			}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	vs := &networkingv1.VirtualService{
-		ObjectMeta: metav1.ObjectMeta{Name: "reviews"},
-		Spec: networkingapi.VirtualService{Hosts: []string{"reviews"}, Http: []*networkingapi.HTTPRoute{{
-			Route: []*networkingapi.HTTPRouteDestination{{Destination: &networkingapi.Destination{Host: "reviews", Subset: "v1"}}},
-		}}},
-	}
+	reviewsMesh(ctx, t, kube, istio)
+	vs := routeAll("reviews", "v1")
 	mustCreate(t, func() error {
 		var err error
 		vs, err = istio.NetworkingV1().VirtualServices("default").Create(ctx, vs, metav1.CreateOptions{})
@@ -241,13 +164,7 @@ func mustCreate(t *testing.T, create func() error) {
 
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 15*time.Second, what, ok)
 }
 
 func httpStatus(url string) int {
@@ -341,24 +258,9 @@ func allFrom(conn *grpc.ClientConn, backend string) bool {
 
 func requestCertificate(ctx context.Context, t *testing.T, c *Controller, token string) []string {
 	t.Helper()
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM([]byte(c.RootPEM()))
-	conn, err := grpc.NewClient(c.SecureAddr(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, ServerName: "istiod.istio-system.svc"})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-	resp, err := securityapi.NewIstioCertificateServiceClient(conn).CreateCertificate(
-		metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token),
-		&securityapi.IstioCertificateRequest{Csr: string(csr), ValidityDuration: 3600})
+	chain, err := tryCertificate(ctx, t, c, token)
 	if err != nil {
 		t.Fatalf("CreateCertificate over TLS: %v", err)
 	}
-	return resp.GetCertChain()
+	return chain
 }

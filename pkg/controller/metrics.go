@@ -29,7 +29,7 @@ func newMetrics(connectedProxies func() float64) *metrics {
 			Name: "skiff_xds_push_errors_total", Help: "Rebuilds or pushes that failed.",
 		}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "skiff_xds_push_duration_seconds", Help: "Time to rebuild the mesh model and push every proxy its configuration.",
+			Name: "skiff_xds_push_duration_seconds", Help: "Time to rebuild the mesh model and hand it to the xDS server (delivery: skiff_xds_convergence_seconds).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 		services: prometheus.NewGauge(prometheus.GaugeOpts{

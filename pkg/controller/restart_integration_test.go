@@ -1,15 +1,13 @@
 package controller
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
 
-	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"skiff.dev/skiff/internal/testenv"
 )
@@ -20,11 +18,7 @@ import (
 // VirtualService change and an endpoint change made then reach the client, and the leader's duties resume.
 func TestControllerSurvivesAPIServerRestart(t *testing.T) {
 	env := testenv.StartRestartable(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	kube := kubernetes.NewForConfigOrDie(env.Config)
-	istio := istioclient.NewForConfigOrDie(env.Config)
-	env.InstallIstioCRDs(t)
+	ctx, kube, istio := istioAPIServer(t, env, 150*time.Second)
 	c := startController(ctx, t, env.Config, kube, func(o *Options) {
 		// Short lease timings, so the outage outlasts the lease.
 		o.LeaderElection.LeaseDuration, o.LeaderElection.RenewDeadline, o.LeaderElection.RetryPeriod = 2*time.Second, 1500*time.Millisecond, 250*time.Millisecond
@@ -79,7 +73,7 @@ func TestControllerSurvivesAPIServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slice.Ports[0].Port = ptrInt32(moved)
+	slice.Ports[0].Port = ptr.To(int32(moved))
 	if _, err := kube.DiscoveryV1().EndpointSlices("default").Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -95,20 +89,4 @@ func TestControllerSurvivesAPIServerRestart(t *testing.T) {
 		return err == nil && cm.Data[rootCertKey] == c.RootPEM()
 	})
 	// startController's cleanup checks that Run returns nil: the outage never stopped the controller.
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting until %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func ptrInt32(v int) *int32 {
-	p := int32(v)
-	return &p
 }

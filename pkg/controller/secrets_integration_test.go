@@ -1,17 +1,14 @@
 package controller
 
 import (
-	"context"
 	"log/slog"
 	"maps"
 	"slices"
 	"testing"
 	"time"
 
-	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"skiff.dev/skiff/internal/testenv"
@@ -21,10 +18,7 @@ import (
 // releases on the server side (field selector), and keeps only the credential keys of the rest, without
 // annotations (kubectl's last-applied copy) or managed fields.
 func TestSecretSource(t *testing.T) {
-	env := testenv.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	kube := kubernetes.NewForConfigOrDie(env.Config)
+	ctx, kube, istio := istioAPIServer(t, testenv.Start(t), 30*time.Second)
 	testenv.EnsureNamespace(t, kube, "istio-system", nil)
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: "bookinfo-cert", Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"data":{"tls.key":"c2VjcmV0"}}`}},
@@ -39,7 +33,7 @@ func TestSecretSource(t *testing.T) {
 			return err
 		})
 	}
-	s, err := newSources(kube, istioclient.NewForConfigOrDie(env.Config), kube.Discovery(), slog.New(slog.DiscardHandler), func() {})
+	s, err := newSources(kube, istio, kube.Discovery(), slog.New(slog.DiscardHandler), func() {})
 	if err != nil {
 		t.Fatal(err)
 	}

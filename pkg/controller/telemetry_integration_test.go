@@ -14,10 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	telemetryapi "istio.io/api/telemetry/v1alpha1"
 	telemetryv1 "istio.io/client-go/pkg/apis/telemetry/v1"
-	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"skiff.dev/skiff/internal/testenv"
 )
@@ -28,15 +26,8 @@ import (
 // malformed mesh config keeps the previous one.
 func TestTelemetryMeshConfigWatched(t *testing.T) {
 	env := testenv.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	kube := kubernetes.NewForConfigOrDie(env.Config)
-	istio := istioclient.NewForConfigOrDie(env.Config)
-	env.InstallIstioCRDs(t)
-	mustCreate(t, func() error {
-		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}, metav1.CreateOptions{})
-		return err
-	})
+	ctx, kube, istio := istioAPIServer(t, env, 60*time.Second)
+	testenv.EnsureNamespace(t, kube, "istio-system", nil)
 	mustCreate(t, func() error {
 		_, err := kube.CoreV1().Services("default").Create(ctx, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "reviews"},
@@ -52,22 +43,7 @@ func TestTelemetryMeshConfigWatched(t *testing.T) {
 		return err
 	})
 
-	opts := Defaults()
-	opts.Kube, opts.Namespace, opts.Debounce = env.Config, "istio-system", 20*time.Millisecond
-	opts.XDSAddr, opts.SecureAddr, opts.ReadyAddr, opts.MonitoringAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	c, err := New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	c := startController(ctx, t, env.Config, kube, nil)
 
 	lds := newLDSWatch(ctx, t, c.XDSAddr())
 	lds.await(t, "no access log while the provider is undefined", func(path string, ok bool) bool { return ok && path == "" })
@@ -84,7 +60,8 @@ func TestTelemetryMeshConfigWatched(t *testing.T) {
 	lds.await(t, "access log to the provider's path", func(path string, _ bool) bool { return path == "/var/log/a.log" })
 
 	meshCM.Data["mesh"] = "extensionProviders: 42\n"
-	if meshCM, err = kube.CoreV1().ConfigMaps("istio-system").Update(ctx, meshCM, metav1.UpdateOptions{}); err != nil {
+	meshCM, err := kube.CoreV1().ConfigMaps("istio-system").Update(ctx, meshCM, metav1.UpdateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// A new Service forces a push built with whatever mesh config is current: still the last good one.

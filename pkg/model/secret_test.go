@@ -42,6 +42,22 @@ func secret(ns, name string, data map[string][]byte) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
 }
 
+// wantError fails the test unless err contains want, or is nil when want is ""; it says whether an error
+// was wanted, so the case has nothing more to check.
+func wantError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	return true
+}
+
 func TestParseServerCredential(t *testing.T) {
 	cert, key := selfSigned(t, "a.example.com")
 	cert2, key2 := selfSigned(t, "b.example.com")
@@ -62,14 +78,8 @@ func TestParseServerCredential(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseServerCredential(secret("istio-system", "c", tc.data))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
-				}
+			if wantError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if string(got.CertChain) != string(tc.wantCert) || len(got.PrivateKey) == 0 {
 				t.Errorf("got cert %q", got.CertChain)
@@ -106,14 +116,8 @@ func TestParseCACredential(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseCACredential(secret("ns", "c", tc.data))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
-				}
+			if wantError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if string(got.CACert) != string(tc.want) || string(got.CRL) != tc.wantCRL {
 				t.Errorf("got %q crl %q", got.CACert, got.CRL)

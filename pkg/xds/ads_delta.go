@@ -3,6 +3,7 @@ package xds
 import (
 	"maps"
 	"slices"
+	"time"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -72,14 +73,14 @@ func (st *deltaStream) onRequest(req *discoverygrpc.DeltaDiscoveryRequest) error
 	if !first && len(subscribe) == 0 {
 		return nil // an ACK, a NACK or an unsubscription: nothing to send
 	}
-	return st.sync(url, t, s.view(st.nodeID).typ(url), first)
+	return st.sync(url, t, s.view(st.nodeID).typ(url), first, time.Time{})
 }
 
 func (st *deltaStream) push() error {
 	cv := st.srv.view(st.nodeID)
 	for _, url := range pushOrder {
 		if t := st.types[url]; t != nil {
-			if err := st.sync(url, t, cv.typ(url), false); err != nil {
+			if err := st.sync(url, t, cv.typ(url), false, cv.born); err != nil {
 				return err
 			}
 		}
@@ -88,8 +89,8 @@ func (st *deltaStream) push() error {
 }
 
 // sync sends what the proxy lacks of view and removes what view no longer has; an empty response only
-// when always is set (a first subscription must be answered).
-func (st *deltaStream) sync(url string, t *deltaType, view *typeView, always bool) error {
+// when always is set (a first subscription must be answered). pushed is as for sotwStream.send.
+func (st *deltaStream) sync(url string, t *deltaType, view *typeView, always bool, pushed time.Time) error {
 	scope := slices.Sorted(maps.Keys(t.names))
 	if t.wildcard {
 		scope = slices.Concat(view.names, slices.Collect(maps.Keys(t.has)), scope)
@@ -118,5 +119,9 @@ func (st *deltaStream) sync(url string, t *deltaType, view *typeView, always boo
 	}
 	out.Nonce = st.nextNonce()
 	st.srv.sync.response(st.id, nil, true, url, out.SystemVersionInfo, out.Nonce)
-	return st.stream.Send(out)
+	if err := st.stream.Send(out); err != nil {
+		return err
+	}
+	st.srv.metrics.sent(url, len(out.Resources), pushed)
+	return nil
 }

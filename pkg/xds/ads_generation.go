@@ -2,9 +2,9 @@ package xds
 
 import (
 	"sync"
+	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
 	"skiff.dev/skiff/pkg/model"
@@ -19,15 +19,21 @@ var pushOrder = []string{resource.SecretType, resource.ClusterType, resource.End
 // the first time a stream of that class asks, then shared by all of them.
 type generation struct {
 	mesh *model.Mesh
+	// born is when the push that made this generation began.
+	born    time.Time
+	metrics *serverMetrics
 	// generating admits one Generate at a time, shared by all generations: each is tens of MB of
 	// short-lived objects at a thousand services, and with two cores running them side by side gains
 	// little but memory.
 	generating chan struct{}
 
 	interned *internTable
+	// shared is what classes generating at the same time share (ads_shared.go).
+	shared sharedWork
 
 	mu      sync.Mutex
 	classes map[string]*classView
+	views   map[string]*typeView // by type URL and content version
 
 	// inbound names each workload IP's inbound ports, computed on first use.
 	inboundOnce sync.Once
@@ -38,10 +44,12 @@ type generation struct {
 type classView struct {
 	once  sync.Once
 	types map[string]*typeView
+	born  time.Time // the generation's
 }
 
-func newGeneration(mesh *model.Mesh, generating chan struct{}, interned *internTable) *generation {
-	return &generation{mesh: mesh, generating: generating, interned: interned, classes: map[string]*classView{}}
+func newGeneration(mesh *model.Mesh, generating chan struct{}, interned *internTable, metrics *serverMetrics) *generation {
+	return &generation{mesh: mesh, born: time.Now(), metrics: metrics, generating: generating, interned: interned,
+		classes: map[string]*classView{}, views: map[string]*typeView{}}
 }
 
 // view returns proxy p's configuration, generating it once per class.
@@ -56,14 +64,19 @@ func (g *generation) view(p *model.Proxy) *classView {
 	g.mu.Lock()
 	cv := g.classes[key]
 	if cv == nil {
-		cv = &classView{}
+		cv = &classView{born: g.born}
 		g.classes[key] = cv
 	}
 	g.mu.Unlock()
 	cv.once.Do(func() {
+		// Acquired before queueing, so the classes waiting keep it for each other.
+		shared := g.shared.acquire(g.mesh)
+		defer g.shared.release()
 		g.generating <- struct{}{}
 		defer func() { <-g.generating }()
-		cv.types = g.encode(Generate(g.mesh, p))
+		start := time.Now()
+		cv.types = g.encode(shared.cache.Generate(p), shared)
+		g.metrics.generated(time.Since(start))
 	})
 	return cv
 }
@@ -76,18 +89,35 @@ func (cv *classView) typ(url string) *typeView {
 	return newTypeView(url, nil)
 }
 
-func (g *generation) encode(r *Resources) map[string]*typeView {
+func (g *generation) encode(r *Resources, shared *sharedState) map[string]*typeView {
 	out := map[string]*typeView{}
 	for url, list := range r.byType() {
 		encoded := make([]*encodedResource, 0, len(list))
 		for _, res := range list {
-			if e := g.interned.encode(url, cachev3.GetResourceName(res), res); e != nil {
+			if e := shared.encode(g.interned, url, res); e != nil {
 				encoded = append(encoded, e)
 			}
 		}
-		out[url] = newTypeView(url, encoded)
+		out[url] = g.typeView(url, encoded)
 	}
 	return out
+}
+
+// typeView is the view of these resources, shared by every class of the generation that has exactly
+// them: sidecars in a namespace mostly have the same endpoints and routes, and one view means one set
+// of maps and one cache of responses.
+func (g *generation) typeView(url string, resources []*encodedResource) *typeView {
+	sortByName(resources, func(e *encodedResource) string { return e.name })
+	version := contentVersion(resources)
+	key := url + "|" + version
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if v := g.views[key]; v != nil {
+		return v
+	}
+	v := newSortedTypeView(url, resources, version)
+	g.views[key] = v
+	return v
 }
 
 // byType lists the resources by type URL.

@@ -3,6 +3,7 @@ package xds
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -73,7 +74,7 @@ func (st *sotwStream) onRequest(req *sotwRequest) error {
 	view := s.view(st.nodeID).typ(url)
 	resp := view.subset(key)
 	t.sentView, t.sentVersion = view, resp.version
-	return st.send(url, resp)
+	return st.send(url, resp, time.Time{})
 }
 
 // push sends each subscribed type's changes from the current generation, in pushOrder.
@@ -97,15 +98,16 @@ func (st *sotwStream) push() error {
 			continue
 		}
 		t.sentView, t.sentVersion = view, resp.version
-		if err := st.send(url, resp); err != nil {
+		if err := st.send(url, resp, cv.born); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// send writes a shared response with this stream's nonce.
-func (st *sotwStream) send(url string, resp *encodedResponse) error {
+// send writes a shared response with this stream's nonce; pushed is when the push it is part of began
+// (zero for the answer to a request).
+func (st *sotwStream) send(url string, resp *encodedResponse, pushed time.Time) error {
 	nonce := st.nextNonce()
 	st.srv.sync.response(st.id, nil, false, url, resp.version, nonce)
 	if err := st.stream.SendMsg(&sharedResponse{encodedResponse: resp, nonce: nonce}); err != nil {
@@ -114,5 +116,6 @@ func (st *sotwStream) send(url string, resp *encodedResponse) error {
 		}
 		return err
 	}
+	st.srv.metrics.sent(url, len(resp.resources), pushed)
 	return nil
 }

@@ -13,6 +13,9 @@ import (
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
@@ -207,7 +210,7 @@ func TestGatewaySecretsOverADS(t *testing.T) {
 // of the resources they have in common.
 func TestClassesShareEncodings(t *testing.T) {
 	spec := fleetSpec{proxies: 4, replicas: 2}
-	g := newGeneration(model.Build(largeInput(5)), make(chan struct{}, 1), newInternTable())
+	g := newGeneration(model.Build(largeInput(5)), make(chan struct{}, 1), newInternTable(), nil)
 	a, b, other := g.view(spec.proxy(0)), g.view(spec.proxy(1)), g.view(spec.proxy(2))
 	if a != b {
 		t.Fatal("two replicas of one workload got separate views")
@@ -225,7 +228,7 @@ func TestClassesShareEncodings(t *testing.T) {
 func TestSharedResponseWireForm(t *testing.T) {
 	mesh := model.Build(largeInput(3))
 	p := fleetSpec{proxies: 1, replicas: 1}.proxy(0)
-	view := newGeneration(mesh, make(chan struct{}, 1), newInternTable()).view(p).typ(resource.ClusterType)
+	view := newGeneration(mesh, make(chan struct{}, 1), newInternTable(), nil).view(p).typ(resource.ClusterType)
 	resp := view.subset(newSubsKey(nil, true))
 	c := newSharedResponseCodec()
 	wire, err := c.Marshal(&sharedResponse{encodedResponse: resp, nonce: "7"})
@@ -312,5 +315,45 @@ func TestOldGenerationsAreCollected(t *testing.T) {
 	runtime.GC()
 	if first.Value() != nil {
 		t.Fatal("the first generation's endpoints are still reachable after three pushes")
+	}
+}
+
+// TestInstrumentedServerCountsResponses: the metrics count what was sent, and a push's responses are
+// timed from the push.
+func TestInstrumentedServerCountsResponses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	in := largeInput(3)
+	mesh := model.Build(in)
+	srv := NewServer(ctx, mesh, discardLogger{})
+	reg := prometheus.NewRegistry()
+	if err := srv.Instrument(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Push(ctx, mesh); err != nil { // the instrumented generation
+		t.Fatal(err)
+	}
+	addr := serveADSForTest(t, srv)
+	p := fleetSpec{proxies: 1, replicas: 1}.proxy(0)
+	c := dialADS(ctx, t, addr, p, subscriptions(mesh, p))
+	for range 4 {
+		c.recv()
+	}
+	if err := srv.Push(ctx, model.Build(withEndpoint(in, 10))); err != nil {
+		t.Fatal(err)
+	}
+	c.recv()
+	if got := testutil.ToFloat64(srv.metrics.responses.WithLabelValues(EDS)); got != 2 {
+		t.Fatalf("%v EDS responses counted, want 2", got)
+	}
+	if got := testutil.ToFloat64(srv.metrics.resources.WithLabelValues(EDS)); got != float64(len(Generate(mesh, p).Endpoints)+2) {
+		t.Fatalf("%v endpoint assignments counted", got)
+	}
+	if n := testutil.CollectAndCount(reg, "skiff_xds_convergence_seconds", "skiff_xds_config_generation_seconds"); n != 2 {
+		t.Fatalf("%d histograms collected, want 2", n)
+	}
+	var m dto.Metric
+	if err := srv.metrics.convergence.Write(&m); err != nil || m.GetHistogram().GetSampleCount() != 1 {
+		t.Fatalf("convergence samples: %v (%v), want the one pushed response", m.GetHistogram().GetSampleCount(), err)
 	}
 }

@@ -45,19 +45,28 @@ type encodedResponse struct {
 }
 
 func newTypeView(url string, resources []*encodedResource) *typeView {
-	v := &typeView{url: url, byName: make(map[string]*encodedResource, len(resources)),
-		subsets: map[subsKey]*encodedResponse{}, changes: map[changeKey]*encodedResponse{}}
+	sortByName(resources, func(e *encodedResource) string { return e.name })
+	return newSortedTypeView(url, resources, contentVersion(resources))
+}
+
+// newSortedTypeView builds a view of resources sorted by name, whose contentVersion is version.
+func newSortedTypeView(url string, resources []*encodedResource, version string) *typeView {
+	v := &typeView{url: url, byName: make(map[string]*encodedResource, len(resources)), names: make([]string, len(resources)),
+		version: version, subsets: map[subsKey]*encodedResponse{}, changes: map[changeKey]*encodedResponse{}}
+	for i, r := range resources {
+		v.byName[r.name] = r
+		v.names[i] = r.name
+	}
+	return v
+}
+
+// contentVersion is the hash over every (name, version) of resources sorted by name.
+func contentVersion(resources []*encodedResource) string {
 	h := sha256.New()
 	for _, r := range resources {
-		v.byName[r.name] = r
-		v.names = append(v.names, r.name)
+		h.Write([]byte(r.name + "\x00" + r.version + "\x00"))
 	}
-	slices.Sort(v.names)
-	for _, n := range v.names {
-		h.Write([]byte(n + "\x00" + v.byName[n].version + "\x00"))
-	}
-	v.version = shortHash(h.Sum(nil))
-	return v
+	return shortHash(h.Sum(nil))
 }
 
 // newSubsKey interns a subscription's names, so streams asking for the same set share one key and one

@@ -23,10 +23,7 @@ func (g *generator) clusters() ([]*clusterv3.Cluster, []*endpointv3.ClusterLoadA
 	for _, svc := range g.visibleServices() {
 		dr := g.mesh.DestinationRuleFor(svc.Hostname, g.proxy.Namespace)
 		for _, port := range svc.Ports {
-			c, cla := g.cluster(svc, port, "", nil, policyFor(dr, "", port.Number))
-			if dr != nil {
-				c.Metadata = istioConfigMetadata("destination-rule", dr.Namespace, dr.Name)
-			}
+			c, cla := g.outboundCluster(svc, port, dr, nil)
 			clusters = append(clusters, c)
 			if cla != nil {
 				loads = append(loads, cla)
@@ -40,8 +37,7 @@ func (g *generator) clusters() ([]*clusterv3.Cluster, []*endpointv3.ClusterLoadA
 					continue
 				}
 				seen[subset.GetName()] = true
-				c, cla := g.cluster(svc, port, subset.GetName(), subset.GetLabels(), policyFor(dr, subset.GetName(), port.Number))
-				c.Metadata = istioConfigMetadata("destination-rule", dr.Namespace, dr.Name)
+				c, cla := g.outboundCluster(svc, port, dr, subset)
 				clusters = append(clusters, c)
 				if cla != nil {
 					loads = append(loads, cla)

@@ -28,7 +28,12 @@ type Resources struct {
 // Generate computes the resources proxy p needs from mesh m. It is pure: the same inputs give the same
 // resources, and it never modifies m.
 func Generate(m *model.Mesh, p *model.Proxy) *Resources {
-	g := &generator{mesh: m, proxy: p}
+	return generate(m, p, nil)
+}
+
+// generate is Generate, sharing outbound resources through cache when it is not nil.
+func generate(m *model.Mesh, p *model.Proxy, cache *GenerateCache) *Resources {
+	g := &generator{mesh: m, proxy: p, cache: cache}
 	if p.Type == model.Sidecar {
 		g.scope = m.SidecarScope(p.Namespace, p.Labels)
 	}
@@ -47,7 +52,7 @@ func Generate(m *model.Mesh, p *model.Proxy) *Resources {
 		r.Secrets = gatewaySecrets(servers, r.Listeners)
 	default:
 		r.Listeners = g.sidecarListeners()
-		r.Routes = g.sidecarRoutes()
+		r.Routes = g.sharedSidecarRoutes()
 		inbound := g.inboundPorts()
 		r.Clusters = append(r.Clusters, g.inboundClusters(inbound)...)
 		r.Listeners = append(r.Listeners, g.virtualInboundListener(inbound))
@@ -98,6 +103,11 @@ type generator struct {
 	scope *networking.Sidecar
 	// tel is the proxy's Telemetry, computed on first use (see telemetry.go).
 	tel *proxyTelemetry
+	// cache shares outbound resources between proxies; nil builds everything (generate_cache.go).
+	cache *GenerateCache
+	// labelsRead is set when a route's translation depended on the proxy's labels (sourceLabels), which
+	// keeps it out of the cache.
+	labelsRead bool
 }
 
 // visibleServices are the services exported to this proxy's namespace and imported by its Sidecar

@@ -35,18 +35,7 @@ const (
 // shuts out ratings, and the DENY policy still applies to productpage. Then an ALLOW on the namespace
 // minus ratings' principal, and a DENY on a request header prefix.
 func TestGRPCAuthorizationPolicy(t *testing.T) {
-	authority, err := ca.NewSelfSigned("cluster.local", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "reviews"})
-	productpageCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "productpage"})
-	ratingsCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "ratings"})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := lis.Addr().(*net.TCPAddr).Port
+	w := newMeshWorkloads(t)
 
 	denyDelete := authz("deny-delete", securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
 		To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Paths: []string{deleteRPC}}}},
@@ -54,16 +43,16 @@ func TestGRPCAuthorizationPolicy(t *testing.T) {
 	allowProductpage := authz("allow-productpage", securityapi.AuthorizationPolicy_ALLOW, &securityapi.Rule{
 		From: []*securityapi.Rule_From{{Source: &securityapi.Source{Principals: []string{"cluster.local/ns/default/sa/productpage"}}}},
 	})
-	cp, cpAddr := startControlPlane(t, authzMesh(port, denyDelete))
-	startTwoMethodServer(t, lis, grpcBootstrap(cpAddr, serverCerts, "reviews"))
-	productpage := methodClient(t, cpAddr, productpageCerts, "productpage")
-	ratings := methodClient(t, cpAddr, ratingsCerts, "ratings")
+	cp, cpAddr := startControlPlane(t, authzMesh(w.port, denyDelete))
+	startTwoMethodServer(t, w.lis, grpcBootstrap(cpAddr, w.reviews, "reviews"))
+	productpage := methodClient(t, cpAddr, w.productpage, "productpage")
+	ratings := methodClient(t, cpAddr, w.ratings, "ratings")
 
 	eventuallyOK(t, "productpage calls Get", func() (string, error) { return "", productpage(getRPC) })
 	wantCode(t, "productpage Delete under the DENY policy", productpage(deleteRPC), codes.PermissionDenied)
 	wantCode(t, "ratings Get without an ALLOW policy", ratings(getRPC), codes.OK)
 
-	if err := cp.Push(context.Background(), authzMesh(port, denyDelete, allowProductpage)); err != nil {
+	if err := cp.Push(context.Background(), authzMesh(w.port, denyDelete, allowProductpage)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
@@ -86,7 +75,7 @@ func TestGRPCAuthorizationPolicy(t *testing.T) {
 	denyMallory := authz("deny-mallory", securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
 		When: []*securityapi.Condition{{Key: "request.headers[x-user]", Values: []string{"mallory*"}}},
 	})
-	if err := cp.Push(context.Background(), authzMesh(port, denyMallory, allowNamespace)); err != nil {
+	if err := cp.Push(context.Background(), authzMesh(w.port, denyMallory, allowNamespace)); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(15 * time.Second)
@@ -120,16 +109,45 @@ func authz(name string, action securityapi.AuthorizationPolicy_Action, rules ...
 	}
 }
 
+// meshWorkloads holds certificate directories (as the agent writes them) for reviews, productpage and
+// ratings in default, issued by one fresh mesh CA, and a free listener for the reviews server.
+type meshWorkloads struct {
+	lis                           net.Listener
+	port                          int
+	reviews, productpage, ratings string
+}
+
+func newMeshWorkloads(t *testing.T) meshWorkloads {
+	t.Helper()
+	authority, err := ca.NewSelfSigned("cluster.local", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs := func(sa string) string {
+		return writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: sa})
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meshWorkloads{lis: lis, port: lis.Addr().(*net.TCPAddr).Port,
+		reviews: certs("reviews"), productpage: certs("productpage"), ratings: certs("ratings")}
+}
+
 // authzMesh is reviews on 127.0.0.1:port with ISTIO_MUTUAL clients, STRICT mTLS so the server sees
 // the clients' identities, and the given policies.
 func authzMesh(port int, policies ...*securityv1.AuthorizationPolicy) *model.Mesh {
+	return model.Build(authzInput(port, policies...))
+}
+
+func authzInput(port int, policies ...*securityv1.AuthorizationPolicy) model.Input {
 	in := mtlsInput(port, "reviews")
 	in.PeerAuthentications = []*securityv1.PeerAuthentication{{
 		ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default"},
 		Spec:       securityapi.PeerAuthentication{Mtls: &securityapi.PeerAuthentication_MutualTLS{Mode: securityapi.PeerAuthentication_MutualTLS_STRICT}},
 	}}
 	in.AuthorizationPolicies = policies
-	return model.Build(in)
+	return in
 }
 
 // startTwoMethodServer serves Version/Get and Version/Delete from an xDS-managed gRPC server.

@@ -18,7 +18,6 @@ import (
 	"google.golang.org/grpc/xds"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"skiff.dev/skiff/pkg/ca"
 	"skiff.dev/skiff/pkg/model"
 )
 
@@ -27,19 +26,9 @@ import (
 // client is refused while an ISTIO_MUTUAL client gets through; switching the policy to PERMISSIVE lets
 // the plaintext client in.
 func TestGRPCPeerAuthentication(t *testing.T) {
-	authority, err := ca.NewSelfSigned("cluster.local", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "reviews"})
-	clientCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "productpage"})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := lis.Addr().(*net.TCPAddr).Port
+	w := newMeshWorkloads(t)
 	withPolicy := func(mode securityapi.PeerAuthentication_MutualTLS_Mode, clientTLS bool) *model.Mesh {
-		in := mtlsInput(port, "reviews")
+		in := mtlsInput(w.port, "reviews")
 		if !clientTLS {
 			in.DestinationRules = nil
 		}
@@ -53,14 +42,14 @@ func TestGRPCPeerAuthentication(t *testing.T) {
 	// One control plane for the server and the mTLS client, another whose mesh has no client TLS.
 	cp, cpAddr := startControlPlane(t, withPolicy(securityapi.PeerAuthentication_MutualTLS_STRICT, true))
 	_, plainAddr := startControlPlane(t, withPolicy(securityapi.PeerAuthentication_MutualTLS_STRICT, false))
-	startXDSServer(t, lis, grpcBootstrap(cpAddr, serverCerts, "reviews"))
+	startXDSServer(t, w.lis, grpcBootstrap(cpAddr, w.reviews, "reviews"))
 
-	mtlsCall := xdsCredsClient(t, cpAddr, clientCerts, "productpage")
+	mtlsCall := xdsCredsClient(t, cpAddr, w.productpage, "productpage")
 	got := eventuallyOK(t, "mTLS client reaches the STRICT server", mtlsCall)
 	if got != "spiffe://cluster.local/ns/default/sa/productpage" {
 		t.Fatalf("server saw client identity %q", got)
 	}
-	plainCall := xdsCredsClient(t, plainAddr, clientCerts, "productpage")
+	plainCall := xdsCredsClient(t, plainAddr, w.productpage, "productpage")
 	for range 3 {
 		if id, err := plainCall(); err == nil {
 			t.Fatalf("plaintext client got through a STRICT server (as %q)", id)

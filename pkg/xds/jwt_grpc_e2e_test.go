@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"testing"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"skiff.dev/skiff/pkg/ca"
 	"skiff.dev/skiff/pkg/model"
 )
 
@@ -28,31 +26,10 @@ import (
 // no jwt_authn filter is sent to it) must never let a JWT rule allow, and must let a JWT DENY rule deny,
 // however good the token the client presents.
 func TestGRPCJWTPoliciesFailClosed(t *testing.T) {
-	authority, err := ca.NewSelfSigned("cluster.local", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "reviews"})
-	productpageCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "productpage"})
-	ratingsCerts := writeWorkloadCerts(t, authority, ca.Identity{Namespace: "default", ServiceAccount: "ratings"})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := lis.Addr().(*net.TCPAddr).Port
-
+	w := newMeshWorkloads(t)
 	key, jwks := testJWKS(t)
 	token := signJWT(t, key, map[string]any{"iss": "https://issuer.example.com", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
-	in := mtlsInput(port, "reviews")
-	in.PeerAuthentications = []*securityv1.PeerAuthentication{{
-		ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default"},
-		Spec:       securityapi.PeerAuthentication{Mtls: &securityapi.PeerAuthentication_MutualTLS{Mode: securityapi.PeerAuthentication_MutualTLS_STRICT}},
-	}}
-	in.RequestAuthentications = []*securityv1.RequestAuthentication{{
-		ObjectMeta: metav1.ObjectMeta{Name: "jwt", Namespace: "default"},
-		Spec:       securityapi.RequestAuthentication{JwtRules: []*securityapi.JWTRule{{Issuer: "https://issuer.example.com", Jwks: jwks}}},
-	}}
-	in.AuthorizationPolicies = []*securityv1.AuthorizationPolicy{
+	in := authzInput(w.port,
 		// Delete needs a token: on gRPC nobody has one, so Delete is denied to everyone.
 		authz("require-jwt-for-delete", securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
 			From: []*securityapi.Rule_From{{Source: &securityapi.Source{NotRequestPrincipals: []string{"*"}}}},
@@ -69,11 +46,15 @@ func TestGRPCJWTPoliciesFailClosed(t *testing.T) {
 			},
 			&securityapi.Rule{From: []*securityapi.Rule_From{{Source: &securityapi.Source{Principals: []string{"cluster.local/ns/default/sa/productpage"}}}}},
 		),
-	}
+	)
+	in.RequestAuthentications = []*securityv1.RequestAuthentication{{
+		ObjectMeta: metav1.ObjectMeta{Name: "jwt", Namespace: "default"},
+		Spec:       securityapi.RequestAuthentication{JwtRules: []*securityapi.JWTRule{{Issuer: "https://issuer.example.com", Jwks: jwks}}},
+	}}
 	_, cpAddr := startControlPlane(t, model.Build(in))
-	startTwoMethodServer(t, lis, grpcBootstrap(cpAddr, serverCerts, "reviews"))
-	productpage := methodClient(t, cpAddr, productpageCerts, "productpage")
-	ratings := methodClient(t, cpAddr, ratingsCerts, "ratings")
+	startTwoMethodServer(t, w.lis, grpcBootstrap(cpAddr, w.reviews, "reviews"))
+	productpage := methodClient(t, cpAddr, w.productpage, "productpage")
+	ratings := methodClient(t, cpAddr, w.ratings, "ratings")
 
 	eventuallyOK(t, "productpage calls Get, allowed by its certificate", func() (string, error) { return "", productpage(getRPC) })
 	bearer := "Bearer " + token

@@ -3,9 +3,6 @@ package xds
 import (
 	"strings"
 	"testing"
-
-	"google.golang.org/protobuf/proto"
-	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 )
 
 // jwtMeta is the RBAC principal Istio generates for a payload claim at path (a YAML flow list of keys)
@@ -35,13 +32,7 @@ func principalMeta(iss, sub string) string {
 // verified token, so those rules fail closed. Every output validates.
 func TestJWTRuleTranslation(t *testing.T) {
 	anyRe := `{safeRegex: {regex: ".+"}}`
-	for _, tc := range []struct {
-		name   string
-		spec   string
-		target authzTarget
-		want   string // rule 0 of policy p; empty: the rule is absent
-		note   string
-	}{{
+	for _, tc := range []ruleCase{{
 		name: "requestPrincipals: exact, wildcards on each side, issuer or subject only",
 		spec: `
 rules:
@@ -170,32 +161,7 @@ rules:
 		want: "principals: [{any: true}]\npermissions: [{destinationPort: 9100}]",
 		note: `condition "request.auth.audiences" applies only to HTTP; ignored`,
 	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			ap := authzPolicy(t, "v1", "p", tc.spec)
-			a := translateAuthz([]*securityv1.AuthorizationPolicy{ap}, tc.target)
-			notes := strings.Join(a.notes, "\n")
-			if tc.note == "" && notes != "" || !strings.Contains(notes, tc.note) {
-				t.Errorf("notes:\n%s\nwant them to contain %q", notes, tc.note)
-			}
-			rules := a.allow
-			if strings.Contains(tc.spec, "action: DENY") {
-				rules = a.deny
-			}
-			if rules != nil {
-				validateRBAC(t, rules)
-			}
-			got := rules.GetPolicies()[rule0]
-			if tc.want == "" {
-				if got != nil {
-					t.Fatalf("rule 0 should have been skipped, got\n%s", protoYAML(t, got))
-				}
-				return
-			}
-			want := policyFromYAML(t, tc.want)
-			if !proto.Equal(got, want) {
-				t.Fatalf("rule 0:\n%s\nwant:\n%s", protoYAML(t, got), protoYAML(t, want))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.check(t) })
 	}
 }
 

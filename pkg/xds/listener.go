@@ -91,7 +91,7 @@ func (g *generator) grpcListeners() ([]*listenerv3.Listener, []*routev3.RouteCon
 				Name:        name,
 				ApiListener: &listenerv3.ApiListener{ApiListener: toAny(hcm)},
 			})
-			vh := g.virtualHost(svc, port)
+			vh := g.sharedVirtualHost(svc, port)
 			routes = append(routes, &routev3.RouteConfiguration{Name: name, VirtualHosts: []*routev3.VirtualHost{vh}})
 		}
 	}

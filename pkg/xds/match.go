@@ -95,8 +95,11 @@ func (g *generator) matchApplies(m *networking.HTTPMatchRequest, rc routeContext
 	if m.GetPort() != 0 && m.GetPort() != rc.port {
 		return false
 	}
-	if !hasLabels(g.proxy.Labels, m.GetSourceLabels()) {
-		return false
+	if sel := m.GetSourceLabels(); len(sel) > 0 {
+		g.labelsRead = true
+		if !hasLabels(g.proxy.Labels, sel) {
+			return false
+		}
 	}
 	if ns := m.GetSourceNamespace(); ns != "" && ns != g.proxy.Namespace {
 		return false

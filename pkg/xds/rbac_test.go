@@ -62,15 +62,7 @@ const rule0 = "ns[default]-policy[p]-rule[0]"
 // TestAuthzRuleTranslation: each AuthorizationPolicy field and condition against the RBAC shape Istio
 // generates for it. Every output is validated with Envoy's rules.
 func TestAuthzRuleTranslation(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		spec   string
-		target authzTarget
-		// want is rule 0 of policy p under the policy's action; empty means the rule is absent.
-		want string
-		// note is a substring the translation notes must contain; empty means no notes.
-		note string
-	}{{
+	for _, tc := range []ruleCase{{
 		name: "empty rule matches everything",
 		spec: "rules: [{}]",
 		want: "permissions: [{any: true}]\nprincipals: [{any: true}]",
@@ -329,32 +321,45 @@ rules:
     values: ["*"]`,
 		want: "permissions: [{any: true}]\nprincipals: [{header: {name: grpc-timeout, presentMatch: true}}]",
 	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			ap := authzPolicy(t, "v1", "p", tc.spec)
-			a := translateAuthz([]*securityv1.AuthorizationPolicy{ap}, tc.target)
-			notes := strings.Join(a.notes, "\n")
-			if tc.note == "" && notes != "" || !strings.Contains(notes, tc.note) {
-				t.Errorf("notes:\n%s\nwant them to contain %q", notes, tc.note)
-			}
-			rules := a.allow
-			if strings.Contains(tc.spec, "action: DENY") {
-				rules = a.deny
-			}
-			if rules != nil {
-				validateRBAC(t, rules)
-			}
-			got := rules.GetPolicies()[rule0]
-			if tc.want == "" {
-				if got != nil {
-					t.Fatalf("rule 0 should have been skipped, got\n%s", protoYAML(t, got))
-				}
-				return
-			}
-			want := policyFromYAML(t, tc.want)
-			if !proto.Equal(got, want) {
-				t.Fatalf("rule 0:\n%s\nwant:\n%s", protoYAML(t, got), protoYAML(t, want))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.check(t) })
+	}
+}
+
+// ruleCase is one AuthorizationPolicy p, given by its spec in YAML, translated for target.
+type ruleCase struct {
+	name   string
+	spec   string
+	target authzTarget
+	// want is rule 0 of policy p under the policy's action; empty means the rule is absent.
+	want string
+	// note is a substring the translation notes must contain; empty means no notes.
+	note string
+}
+
+func (tc ruleCase) check(t *testing.T) {
+	ap := authzPolicy(t, "v1", "p", tc.spec)
+	a := translateAuthz([]*securityv1.AuthorizationPolicy{ap}, tc.target)
+	notes := strings.Join(a.notes, "\n")
+	if tc.note == "" && notes != "" || !strings.Contains(notes, tc.note) {
+		t.Errorf("notes:\n%s\nwant them to contain %q", notes, tc.note)
+	}
+	rules := a.allow
+	if strings.Contains(tc.spec, "action: DENY") {
+		rules = a.deny
+	}
+	if rules != nil {
+		validateRBAC(t, rules)
+	}
+	got := rules.GetPolicies()[rule0]
+	if tc.want == "" {
+		if got != nil {
+			t.Fatalf("rule 0 should have been skipped, got\n%s", protoYAML(t, got))
+		}
+		return
+	}
+	want := policyFromYAML(t, tc.want)
+	if !proto.Equal(got, want) {
+		t.Fatalf("rule 0:\n%s\nwant:\n%s", protoYAML(t, got), protoYAML(t, want))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/proto"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 
 	"skiff.dev/skiff/pkg/model"
@@ -19,7 +20,7 @@ func (g *generator) sidecarRoutes() []*routev3.RouteConfiguration {
 	for _, svc := range g.visibleServices() {
 		for _, port := range svc.Ports {
 			if port.Protocol.IsHTTP() {
-				byPort[port.Number] = append(byPort[port.Number], g.virtualHost(svc, port))
+				byPort[port.Number] = append(byPort[port.Number], g.sharedVirtualHost(svc, port))
 			}
 		}
 	}
@@ -97,20 +98,33 @@ func (g *generator) domains(svc *model.Service, port model.Port) []string {
 }
 
 // dedupeDomains drops domains an earlier virtual host already claims: Envoy rejects a route
-// configuration in which two virtual hosts share a domain.
+// configuration in which two virtual hosts share a domain. The virtual hosts may be shared through a
+// GenerateCache, so one that loses domains is copied, never changed.
 func dedupeDomains(vhosts []*routev3.VirtualHost) []*routev3.VirtualHost {
 	seen := map[string]bool{}
 	out := vhosts[:0]
 	for _, vh := range vhosts {
-		domains := vh.Domains[:0]
-		for _, d := range vh.Domains {
-			if !seen[d] {
-				seen[d] = true
-				domains = append(domains, d)
+		var kept []string // nil while vh loses none
+		for i, d := range vh.Domains {
+			if seen[d] {
+				if kept == nil {
+					kept = append(make([]string, 0, len(vh.Domains)), vh.Domains[:i]...)
+				}
+				continue
+			}
+			seen[d] = true
+			if kept != nil {
+				kept = append(kept, d)
 			}
 		}
-		vh.Domains = domains
-		if len(domains) > 0 {
+		if kept != nil {
+			if len(kept) == 0 {
+				continue
+			}
+			vh = proto.Clone(vh).(*routev3.VirtualHost)
+			vh.Domains = kept
+		}
+		if len(vh.Domains) > 0 {
 			out = append(out, vh)
 		}
 	}

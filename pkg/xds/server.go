@@ -34,6 +34,7 @@ type Server struct {
 	// generating is the one slot for generating a class's configuration (see generation.generating).
 	generating chan struct{}
 	interned   *internTable
+	metrics    *serverMetrics // nil until Instrument
 
 	mu    sync.Mutex
 	nodes map[string]*connectedNode // by node ID
@@ -52,7 +53,7 @@ func NewServer(ctx context.Context, mesh *model.Mesh, logger log.Logger) *Server
 	}
 	s := &Server{ctx: ctx, log: logger, sync: newSyncTracker(time.Now), nodes: map[string]*connectedNode{},
 		generating: make(chan struct{}, 1), interned: newInternTable()}
-	s.gen.Store(newGeneration(mesh, s.generating, s.interned))
+	s.gen.Store(newGeneration(mesh, s.generating, s.interned, s.metrics))
 	return s
 }
 
@@ -65,7 +66,7 @@ func (s *Server) Register(g *grpc.Server) {
 // wait for delivery: a slow proxy delays no other, and pushes that follow one another quickly coalesce.
 func (s *Server) Push(_ context.Context, mesh *model.Mesh) error {
 	s.interned.sweep()
-	s.gen.Store(newGeneration(mesh, s.generating, s.interned))
+	s.gen.Store(newGeneration(mesh, s.generating, s.interned, s.metrics))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range s.nodes {
