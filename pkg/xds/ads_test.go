@@ -89,6 +89,20 @@ func dialADS(ctx context.Context, t *testing.T, addr string, p *model.Proxy, sub
 	return c
 }
 
+// dialSidecar serves srv and connects the sidecar of workload 0 of mesh, subscribed as Envoy would;
+// it returns the proxy, the client and the first response of each of the four types, by type URL.
+func dialSidecar(ctx context.Context, t *testing.T, srv *Server, mesh *model.Mesh) (*model.Proxy, *adsClient, map[string]*discoveryv3.DiscoveryResponse) {
+	t.Helper()
+	p := fleetSpec{proxies: 1, replicas: 1}.proxy(0)
+	c := dialADS(ctx, t, serveADSForTest(t, srv), p, subscriptions(mesh, p))
+	first := map[string]*discoveryv3.DiscoveryResponse{}
+	for range 4 {
+		resp := c.recv()
+		first[resp.GetTypeUrl()] = resp
+	}
+	return p, c, first
+}
+
 // recv is the next response.
 func (c *adsClient) recv() *discoveryv3.DiscoveryResponse {
 	c.t.Helper()
@@ -122,18 +136,13 @@ func TestSotWSendsOnlyWhatChanged(t *testing.T) {
 	in := largeInput(5)
 	mesh := model.Build(in)
 	srv := NewServer(ctx, mesh, discardLogger{})
-	addr := serveADSForTest(t, srv)
-	p := fleetSpec{proxies: 1, replicas: 1}.proxy(0)
-	c := dialADS(ctx, t, addr, p, subscriptions(mesh, p))
-	first := map[string]int{}
-	for range 4 {
-		resp := c.recv()
-		first[resp.GetTypeUrl()] = len(resp.GetResources())
-	}
+	p, c, first := dialSidecar(ctx, t, srv, mesh)
 	want := Generate(mesh, p)
-	if first[resource.ClusterType] != len(want.Clusters) || first[resource.EndpointType] != len(want.Endpoints) ||
-		first[resource.ListenerType] != len(want.Listeners) || first[resource.RouteType] != len(want.Routes) {
-		t.Fatalf("first responses carry %v resources per type", first)
+	count := func(url string) int { return len(first[url].GetResources()) }
+	if count(resource.ClusterType) != len(want.Clusters) || count(resource.EndpointType) != len(want.Endpoints) ||
+		count(resource.ListenerType) != len(want.Listeners) || count(resource.RouteType) != len(want.Routes) {
+		t.Fatalf("first responses carry %d clusters, %d endpoint assignments, %d listeners, %d route configurations",
+			count(resource.ClusterType), count(resource.EndpointType), count(resource.ListenerType), count(resource.RouteType))
 	}
 
 	if err := srv.Push(ctx, model.Build(in)); err != nil {
@@ -295,12 +304,7 @@ func TestOldGenerationsAreCollected(t *testing.T) {
 	in := largeInput(5)
 	mesh := model.Build(in)
 	srv := NewServer(ctx, mesh, discardLogger{})
-	addr := serveADSForTest(t, srv)
-	p := fleetSpec{proxies: 1, replicas: 1}.proxy(0)
-	c := dialADS(ctx, t, addr, p, subscriptions(mesh, p))
-	for range 4 {
-		c.recv()
-	}
+	p, c, _ := dialSidecar(ctx, t, srv, mesh)
 	first := weak.Make(srv.gen.Load().view(p).typ(resource.EndpointType))
 	for n := 10; n < 13; n++ {
 		in = withEndpoint(in, n)
@@ -333,12 +337,7 @@ func TestInstrumentedServerCountsResponses(t *testing.T) {
 	if err := srv.Push(ctx, mesh); err != nil { // the instrumented generation
 		t.Fatal(err)
 	}
-	addr := serveADSForTest(t, srv)
-	p := fleetSpec{proxies: 1, replicas: 1}.proxy(0)
-	c := dialADS(ctx, t, addr, p, subscriptions(mesh, p))
-	for range 4 {
-		c.recv()
-	}
+	p, c, _ := dialSidecar(ctx, t, srv, mesh)
 	if err := srv.Push(ctx, model.Build(withEndpoint(in, 10))); err != nil {
 		t.Fatal(err)
 	}
