@@ -40,7 +40,7 @@ type generation struct {
 	inbound     map[string]string
 }
 
-// classView is the encoded configuration of one proxy class, by type URL.
+// classView is the encoded configuration of one proxy class, by type URL: every type in pushOrder.
 type classView struct {
 	once  sync.Once
 	types map[string]*typeView
@@ -81,17 +81,14 @@ func (g *generation) view(p *model.Proxy) *classView {
 	return cv
 }
 
-// typ is the view of one type; an empty one when the class has no resources of it.
-func (cv *classView) typ(url string) *typeView {
-	if v := cv.types[url]; v != nil {
-		return v
-	}
-	return newTypeView(url, nil)
-}
+// typ is the view of one type in pushOrder (the types the streams serve).
+func (cv *classView) typ(url string) *typeView { return cv.types[url] }
 
 func (g *generation) encode(r *Resources, shared *sharedState) map[string]*typeView {
 	out := map[string]*typeView{}
-	for url, list := range r.byType() {
+	byType := r.byType()
+	for _, url := range pushOrder {
+		list := byType[url]
 		encoded := make([]*encodedResource, 0, len(list))
 		for _, res := range list {
 			if e := shared.encode(g.interned, url, res); e != nil {

@@ -44,11 +44,6 @@ type encodedResponse struct {
 	resources []*encodedResource
 }
 
-func newTypeView(url string, resources []*encodedResource) *typeView {
-	sortByName(resources, func(e *encodedResource) string { return e.name })
-	return newSortedTypeView(url, resources, contentVersion(resources))
-}
-
 // newSortedTypeView builds a view of resources sorted by name, whose contentVersion is version.
 func newSortedTypeView(url string, resources []*encodedResource, version string) *typeView {
 	v := &typeView{url: url, byName: make(map[string]*encodedResource, len(resources)), names: make([]string, len(resources)),
@@ -105,16 +100,10 @@ func (v *typeView) subset(k subsKey) *encodedResponse {
 	if r := v.subsets[k]; r != nil {
 		return r
 	}
-	names := v.selected(k)
-	version := v.version
+	r := v.encode(v.version, v.selected(k))
 	if !k.wildcard {
-		h := sha256.New()
-		for _, n := range names {
-			h.Write([]byte(n + "\x00" + v.byName[n].version + "\x00"))
-		}
-		version = shortHash(h.Sum(nil))
+		r.version = contentVersion(r.resources)
 	}
-	r := v.encode(version, names)
 	v.subsets[k] = r
 	return r
 }
