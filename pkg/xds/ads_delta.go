@@ -8,7 +8,6 @@ import (
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // deltaStream is one incremental ADS stream (what Envoy uses). Only its handler goroutine touches it.
@@ -18,11 +17,26 @@ type deltaStream struct {
 	types  map[string]*deltaType
 }
 
-// deltaType is one type's subscription and the version of each resource the proxy has.
+// deltaType is one type's subscription and what the proxy has of it. After the first sync that is
+// exactly synced's resources within syncedScope: a pointer to shared state, nothing per resource, which
+// matters with thousands of proxies each holding thousands of endpoint assignments.
 type deltaType struct {
 	wildcard bool
-	names    map[string]bool
-	has      map[string]string
+	names    subsKey // explicitly subscribed names (never wildcard)
+
+	synced      *typeView
+	syncedScope subsKey
+	// initial is what the proxy said it had when it connected (initial_resource_versions), until the
+	// first sync.
+	initial map[string]string
+}
+
+// scope is what the proxy asks for now.
+func (t *deltaType) scope() subsKey {
+	if t.wildcard {
+		return subsKey{wildcard: true}
+	}
+	return t.names
 }
 
 // DeltaAggregatedResources serves one incremental ADS stream.
@@ -49,30 +63,34 @@ func (st *deltaStream) onRequest(req *discoverygrpc.DeltaDiscoveryRequest) error
 	t := st.types[url]
 	first := t == nil
 	if first {
-		t = &deltaType{names: map[string]bool{}, has: map[string]string{}}
-		maps.Copy(t.has, req.GetInitialResourceVersions())
 		// Envoy's legacy wildcard: a first request naming no listeners or clusters.
-		t.wildcard = len(subscribe) == 0 && cachev3.ResourceRequiresFullStateInSotw(url)
+		t = &deltaType{wildcard: len(subscribe) == 0 && cachev3.ResourceRequiresFullStateInSotw(url),
+			names: newSubsKey(nil, false), initial: req.GetInitialResourceVersions()}
 		st.types[url] = t
 	}
-	for _, n := range subscribe {
-		if n == "*" {
-			t.wildcard = true
-		} else {
-			t.names[n] = true
+	unsubscribe := req.GetResourceNamesUnsubscribe()
+	if len(subscribe) > 0 || len(unsubscribe) > 0 {
+		names := namesSet(t.names)
+		for _, n := range subscribe {
+			if n == "*" {
+				t.wildcard = true
+			} else {
+				names[n] = true
+			}
 		}
-	}
-	for _, n := range req.GetResourceNamesUnsubscribe() {
-		if n == "*" {
-			t.wildcard = false
-		} else {
-			delete(t.names, n)
-			delete(t.has, n)
+		for _, n := range unsubscribe {
+			if n == "*" {
+				t.wildcard = false
+			} else {
+				delete(names, n)
+			}
 		}
+		t.names = newSubsKey(slices.Collect(maps.Keys(names)), false)
+	} else if !first {
+		return nil // an ACK or a NACK
 	}
-	if !first && len(subscribe) == 0 {
-		return nil // an ACK, a NACK or an unsubscription: nothing to send
-	}
+	// A changed subscription is synced at once; that also forgets unsubscribed names, so the proxy
+	// gets them again if it asks again.
 	return st.sync(url, t, s.view(st.nodeID).typ(url), first, time.Time{})
 }
 
@@ -91,33 +109,19 @@ func (st *deltaStream) push() error {
 // sync sends what the proxy lacks of view and removes what view no longer has; an empty response only
 // when always is set (a first subscription must be answered). pushed is as for sotwStream.send.
 func (st *deltaStream) sync(url string, t *deltaType, view *typeView, always bool, pushed time.Time) error {
-	scope := slices.Sorted(maps.Keys(t.names))
-	if t.wildcard {
-		scope = slices.Concat(view.names, slices.Collect(maps.Keys(t.has)), scope)
-		slices.Sort(scope)
-		scope = slices.Compact(scope)
+	scope := t.scope()
+	var d *deltaChange
+	if t.synced == nil {
+		d = view.deltaFrom(t.initial, scope)
+	} else {
+		d = view.deltaSince(t.synced, t.syncedScope, scope)
 	}
-	out := &discoverygrpc.DeltaDiscoveryResponse{TypeUrl: url, SystemVersionInfo: view.version}
-	for _, n := range scope {
-		e := view.byName[n]
-		if e == nil {
-			if _, had := t.has[n]; had {
-				out.RemovedResources = append(out.RemovedResources, n)
-				delete(t.has, n)
-			}
-			continue
-		}
-		if t.has[n] == e.version {
-			continue
-		}
-		out.Resources = append(out.Resources, &discoverygrpc.Resource{Name: n, Version: e.version,
-			Resource: &anypb.Any{TypeUrl: url, Value: e.value}})
-		t.has[n] = e.version
-	}
-	if len(out.Resources) == 0 && len(out.RemovedResources) == 0 && !always {
+	t.synced, t.syncedScope, t.initial = view, scope, nil
+	if len(d.resources) == 0 && len(d.removed) == 0 && !always {
 		return nil
 	}
-	out.Nonce = st.nextNonce()
+	out := &discoverygrpc.DeltaDiscoveryResponse{TypeUrl: url, SystemVersionInfo: view.version,
+		Resources: d.resources, RemovedResources: d.removed, Nonce: st.nextNonce()}
 	st.srv.sync.response(st.id, nil, true, url, out.SystemVersionInfo, out.Nonce)
 	if err := st.stream.Send(out); err != nil {
 		return err

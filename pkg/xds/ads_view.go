@@ -20,6 +20,7 @@ type typeView struct {
 	mu      sync.Mutex
 	subsets map[subsKey]*encodedResponse
 	changes map[changeKey]*encodedResponse
+	deltas  map[deltaKey]*deltaChange
 }
 
 // subsKey names a subscription: every resource (wildcard) or an interned set of names.
@@ -47,7 +48,8 @@ type encodedResponse struct {
 // newSortedTypeView builds a view of resources sorted by name, whose contentVersion is version.
 func newSortedTypeView(url string, resources []*encodedResource, version string) *typeView {
 	v := &typeView{url: url, byName: make(map[string]*encodedResource, len(resources)), names: make([]string, len(resources)),
-		version: version, subsets: map[subsKey]*encodedResponse{}, changes: map[changeKey]*encodedResponse{}}
+		version: version, subsets: map[subsKey]*encodedResponse{}, changes: map[changeKey]*encodedResponse{},
+		deltas: map[deltaKey]*deltaChange{}}
 	for i, r := range resources {
 		v.byName[r.name] = r
 		v.names[i] = r.name
