@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"skiff.dev/skiff/pkg/config"
@@ -18,7 +20,7 @@ type CommandOptions struct {
 	LogLevel  string
 	LogAsJSON bool
 	// Getenv reads the Pod environment the installer sets (POD_NAMESPACE, POD_NAME, ISTIOD_SERVICE, REVISION,
-	// MUTATING_WEBHOOK, VALIDATING_WEBHOOK).
+	// MUTATING_WEBHOOK, VALIDATING_WEBHOOK, MEMORY_LIMIT).
 	Getenv func(string) string
 	Err    io.Writer
 }
@@ -33,6 +35,7 @@ func RunCommand(ctx context.Context, g config.Global, o CommandOptions) error {
 	opts.Log = log
 	opts.Namespace = g.MeshNamespace
 	if o.Getenv != nil {
+		applyMemoryLimit(o.Getenv, log)
 		if ns := o.Getenv("POD_NAMESPACE"); ns != "" {
 			opts.Namespace = ns
 		}
@@ -72,6 +75,26 @@ func RunCommand(ctx context.Context, g config.Global, o CommandOptions) error {
 		}
 	}
 	return Run(ctx, opts)
+}
+
+// memoryLimitShare is the part of the container's memory limit given to the Go runtime as its soft limit.
+// The rest is for what the runtime does not count: the binary's pages (about 60 MB) and the kernel's.
+const memoryLimitShare = 0.75
+
+// applyMemoryLimit makes the Go runtime collect harder as the controller nears the container's memory
+// limit, which the installer passes as MEMORY_LIMIT (bytes, from the downward API). An explicit
+// GOMEMLIMIT wins: the runtime has already applied it.
+func applyMemoryLimit(getenv func(string) string, log *slog.Logger) {
+	if getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit, err := strconv.ParseInt(getenv("MEMORY_LIMIT"), 10, 64)
+	if err != nil || limit <= 0 {
+		return
+	}
+	soft := int64(float64(limit) * memoryLimitShare)
+	debug.SetMemoryLimit(soft)
+	log.Info("Go memory limit set from the container's", "containerLimitBytes", limit, "goMemoryLimitBytes", soft)
 }
 
 // NewLogger builds the controller's structured logger from Istio-style level flags.

@@ -40,9 +40,9 @@ func (r renderer) controller() ([]runtime.Object, error) {
 		fieldEnv("POD_NAME", "metadata.name"),
 		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
 		fieldEnv("SERVICE_ACCOUNT", "spec.serviceAccountName"),
-		// The Go runtime collects harder as the heap nears the container's memory limit, instead of
-		// letting garbage double the heap, as istiod's chart does (docs/benchmarks.md).
-		{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"}}},
+		// The controller gives 3/4 of its container's memory limit to the Go runtime as a soft limit, so
+		// it collects harder near the limit instead of letting garbage double the heap (docs/control-plane.md).
+		{Name: "MEMORY_LIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"}}},
 		{Name: "PILOT_TRACE_SAMPLING", Value: strconv.FormatFloat(r.p.Spec.Values.Pilot.TraceSampling, 'f', -1, 64)},
 		{Name: "CLUSTER_ID", Value: firstNonEmpty(r.p.Spec.Values.Global.MultiCluster.ClusterName, "Kubernetes")},
 		{Name: "ISTIOD_SERVICE", Value: name},
