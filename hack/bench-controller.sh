@@ -7,7 +7,7 @@
 #   hack/bench-controller.sh
 # Environment:
 #   PROXIES    connected proxies                                  (default 2000)
-#   REPLICAS   proxies per workload, i.e. sharing one snapshot    (default 200: 10 distinct workloads)
+#   REPLICAS   proxies per workload, i.e. sharing one proxy class (default 200: 10 distinct workloads)
 #   MEMLIMITS  the controller's memory setting per run, comma-separated: "container=300Mi" (a container
 #              limit passed as the installer does; the controller sets GOMEMLIMIT to 3/4 of it), a
 #              GOMEMLIMIT value, or "off"                          (default container=300Mi,off)

@@ -4,7 +4,7 @@
 #   hack/bench-controlplane.sh
 # Environment:
 #   PROXIES    connected proxies                                  (default 2000)
-#   REPLICAS   proxies per workload, i.e. sharing one snapshot    (default 200: 10 distinct workloads)
+#   REPLICAS   proxies per workload, i.e. sharing one proxy class (default 200: 10 distinct workloads)
 #   BENCHTIME  pushes measured per benchmark                      (default 3x)
 #   FLEET      "process": proxies in a child process, so the server's peak RSS is measured alone;
 #              "inline": same process                            (default process)

@@ -32,7 +32,7 @@ import (
 // loopback, the way the controller does: model.Build of the whole input, then Server.Push.
 //
 //	SKIFF_BENCH_PROXIES   connected proxies (default 100; hack/bench-controlplane.sh uses 2000)
-//	SKIFF_BENCH_REPLICAS  replicas per workload, i.e. proxies sharing one generated snapshot (default 10)
+//	SKIFF_BENCH_REPLICAS  replicas per workload, i.e. proxies sharing one generated configuration (default 10)
 //	SKIFF_BENCH_FLEET     "process" runs the proxies in a child process, so this process's peak RSS
 //	                      (the peak-RSS-MB metric) is the server's alone
 const (
