@@ -7,6 +7,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	networking "istio.io/api/networking/v1alpha3"
 
@@ -29,7 +30,7 @@ type gatewayServer struct {
 // malformed Secret) is skipped, not the Gateway; so is one whose port another kind of server took first.
 func (g *generator) gatewayServers() []gatewayServer {
 	var out []gatewayServer
-	portClass := map[uint32]int{}
+	classes := map[uint32]portClass{} // the class of the first server on each port
 	for _, gw := range g.mesh.Gateways() {
 		if !hasLabels(g.proxy.Labels, gw.Spec.GetSelector()) {
 			continue
@@ -50,10 +51,11 @@ func (g *generator) gatewayServers() []gatewayServer {
 					continue
 				}
 			}
-			if class, taken := portClass[port]; taken && (class != gs.portClass() || class == 2) {
+			class := gs.portClass()
+			if first, taken := classes[port]; taken && (first != class || class == portPlainTCP) {
 				continue
 			}
-			portClass[port] = gs.portClass()
+			classes[port] = class
 			out = append(out, gs)
 		}
 	}
@@ -79,6 +81,9 @@ func gatewayRouteName(gs gatewayServer) string {
 // one per terminating server chosen by SNI (certificate over SDS as kubernetes://<credential>), and the
 // passthrough and TCP chains of gateway_l4.go. A port left without chains gets no listener.
 func (g *generator) routerListeners(servers []gatewayServer) []*listenerv3.Listener {
+	// RequestAuthentication's jwt_authn filter and AuthorizationPolicy's RBAC filters, computed once for
+	// every HTTP connection manager of the router.
+	authn := append(g.jwtAuthnFilters(), g.rbacHTTPFilters()...)
 	byPort := map[uint32][]gatewayServer{}
 	for _, s := range servers {
 		byPort[s.server.GetPort().GetNumber()] = append(byPort[s.server.GetPort().GetNumber()], s)
@@ -94,14 +99,13 @@ func (g *generator) routerListeners(servers []gatewayServer) []*listenerv3.Liste
 		for _, s := range byPort[port] {
 			if s.kind == serverHTTP {
 				if !plain {
-					l.FilterChains = append(l.FilterChains, hcmChain(gatewayRouteName(s)))
+					l.FilterChains = append(l.FilterChains, g.gatewayHCMChain(gatewayRouteName(s), authn))
 					plain = true
 				}
 				continue
 			}
-			l.FilterChains = append(l.FilterChains, g.serverChains(s)...)
+			l.FilterChains = append(l.FilterChains, g.serverChains(s, authn)...)
 		}
-		g.listenerTelemetry(l, telemetryClient) // Telemetry access logs and tracing, see telemetry.go
 		if finishRouterListener(l) {
 			out = append(out, l)
 		}
@@ -109,8 +113,12 @@ func (g *generator) routerListeners(servers []gatewayServer) []*listenerv3.Liste
 	return out
 }
 
-func hcmChain(routeName string) *listenerv3.FilterChain {
+// gatewayHCMChain serves a route configuration. authn runs first, as on Istio's gateways (before fault,
+// CORS and the router); Telemetry adds access logs and tracing (telemetry.go).
+func (g *generator) gatewayHCMChain(routeName string, authn []*hcmv3.HttpFilter) *listenerv3.FilterChain {
 	hcm := httpConnectionManager(routeName, routeName, true)
+	hcm.HttpFilters = append(slices.Clone(authn), hcm.HttpFilters...)
+	g.httpTelemetry(hcm, telemetryClient)
 	return &listenerv3.FilterChain{
 		Filters: []*listenerv3.Filter{{Name: hcmFilter, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: toAny(hcm)}}},
 	}

@@ -5,6 +5,7 @@ import (
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	tlsinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	"google.golang.org/protobuf/proto"
 	networking "istio.io/api/networking/v1alpha3"
@@ -15,11 +16,11 @@ import (
 
 const tlsInspectorFilter = "envoy.filters.listener.tls_inspector"
 
-// serverChains are the filter chains of one non-plain-HTTP server.
-func (g *generator) serverChains(gs gatewayServer) []*listenerv3.FilterChain {
+// serverChains are the filter chains of one non-plain-HTTP server; authn is as for gatewayHCMChain.
+func (g *generator) serverChains(gs gatewayServer, authn []*hcmv3.HttpFilter) []*listenerv3.FilterChain {
 	switch gs.kind {
 	case serverHTTPS:
-		chain := hcmChain(gatewayRouteName(gs))
+		chain := g.gatewayHCMChain(gatewayRouteName(gs), authn)
 		chain.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: sniNames(gs.server.GetHosts())}
 		chain.TransportSocket = gs.tls
 		return []*listenerv3.FilterChain{chain}
@@ -72,6 +73,7 @@ func (g *generator) passthroughChains(gs gatewayServer) []*listenerv3.FilterChai
 				if tp == nil {
 					continue
 				}
+				g.tcpTelemetry(tp, telemetryClient)
 				chain := tcpProxyFilterChain(tp)
 				chain.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: snis}
 				out = append(out, chain)
@@ -95,6 +97,7 @@ func (g *generator) tcpServerChain(gs gatewayServer) *listenerv3.FilterChain {
 			if tp == nil {
 				continue
 			}
+			g.tcpTelemetry(tp, telemetryClient)
 			chain := tcpProxyFilterChain(tp)
 			if gs.tls != nil {
 				chain.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: sniNames(gs.server.GetHosts())}

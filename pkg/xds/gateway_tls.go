@@ -32,14 +32,22 @@ func (k serverKind) isHTTP() bool { return k == serverHTTP || k == serverHTTPS }
 // portClass groups kinds that can share a port, as Istio's gateway merging does: plain HTTP servers
 // together, TLS-based servers (terminated or passed through, told apart by SNI) together, and plain TCP
 // alone since nothing tells its servers apart.
-func (gs gatewayServer) portClass() int {
+type portClass int
+
+const (
+	portPlainHTTP portClass = iota
+	portTLS
+	portPlainTCP
+)
+
+func (gs gatewayServer) portClass() portClass {
 	switch {
 	case gs.kind == serverHTTP:
-		return 0
+		return portPlainHTTP
 	case gs.kind == serverTCP && gs.tls == nil:
-		return 2
+		return portPlainTCP
 	}
-	return 1
+	return portTLS
 }
 
 // classifyServer maps protocol and TLS mode to a kind. AUTO_PASSTHROUGH (SNI-routed multi-cluster

@@ -47,7 +47,6 @@ func generate(m *model.Mesh, p *model.Proxy, cache *GenerateCache) *Resources {
 	case model.Router:
 		servers := g.gatewayServers()
 		r.Listeners = g.routerListeners(servers)
-		g.gatewayHTTPAuthn(r.Listeners) // RequestAuthentication and AuthorizationPolicy, see jwt_gateway.go
 		r.Routes = g.routerRoutes(servers)
 		r.Secrets = gatewaySecrets(servers, r.Listeners)
 	default:

@@ -22,25 +22,10 @@ func (g *generator) tcpProxyFor(svc *model.Service, port model.Port, statPrefix 
 		if !g.l4MatchApplies(r.GetMatch(), rc) {
 			continue
 		}
-		var targets []weightedTarget
-		for _, d := range r.GetRoute() {
-			if d.GetDestination().GetHost() != "" {
-				targets = append(targets, weightedTarget{cluster: g.destinationCluster(d.GetDestination(), rc), weight: d.GetWeight()})
-			}
+		if routed := g.tcpProxyTo(r.GetRoute(), rc); routed != nil { // gateway_l4.go; the stat prefix stays ours
+			tp.ClusterSpecifier = routed.ClusterSpecifier
+			return tp
 		}
-		switch {
-		case len(targets) == 1:
-			tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: targets[0].cluster}
-		case len(targets) > 1:
-			wc := &tcpproxyv3.TcpProxy_WeightedCluster{}
-			for _, c := range weightedClusters(targets).GetClusters() {
-				wc.Clusters = append(wc.Clusters, &tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{Name: c.GetName(), Weight: c.GetWeight().GetValue()})
-			}
-			tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_WeightedClusters{WeightedClusters: wc}
-		default:
-			continue
-		}
-		return tp
 	}
 	return tp
 }

@@ -103,8 +103,7 @@ func (g *generator) tcpTelemetryChain(statPrefix, cluster string, mode telemetry
 }
 
 // listenerTelemetry applies telemetry to every HTTP connection manager and TCP proxy of a listener whose
-// filters were already packed (inbound and gateway listeners, built by code that has no generator at
-// hand). It costs an unpack and repack per filter, so only when the mode has telemetry at all.
+// filters were already packed (inbound listeners, built by code that has no generator at hand). It costs an unpack and repack per filter, so only when the mode has telemetry at all.
 func (g *generator) listenerTelemetry(l *listenerv3.Listener, mode telemetryapi.WorkloadMode) {
 	if g.modeTelemetry(mode).empty() {
 		return

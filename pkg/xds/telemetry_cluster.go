@@ -67,17 +67,7 @@ func (g *generator) withTelemetryClusters(clusters []*clusterv3.Cluster) []*clus
 			continue
 		}
 		col := collectors[name]
-		c := &clusterv3.Cluster{
-			Name:                 name,
-			ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS},
-			DnsLookupFamily:      clusterv3.Cluster_V4_ONLY,
-			ConnectTimeout:       duration(defaultConnectTimeout),
-			LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
-				LbEndpoints: []*endpointv3.LbEndpoint{{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{
-					Endpoint: &endpointv3.Endpoint{Address: socketAddress(col.host, col.port)},
-				}}},
-			}}},
-		}
+		c := dnsCluster(name, col.host, col.port)
 		if col.http2 {
 			c.TypedExtensionProtocolOptions = map[string]*anypb.Any{httpProtocolOptionsKey: toAny(&httpv3.HttpProtocolOptions{
 				UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
@@ -92,4 +82,20 @@ func (g *generator) withTelemetryClusters(clusters []*clusterv3.Cluster) []*clus
 		sortByName(clusters, (*clusterv3.Cluster).GetName)
 	}
 	return clusters
+}
+
+// dnsCluster reaches one host:port outside the proxy's service clusters, resolved by Envoy over IPv4 as
+// the mesh's own DNS clusters are.
+func dnsCluster(name, host string, port uint32) *clusterv3.Cluster {
+	return &clusterv3.Cluster{
+		Name:                 name,
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS},
+		DnsLookupFamily:      clusterv3.Cluster_V4_ONLY,
+		ConnectTimeout:       duration(defaultConnectTimeout),
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
+			LbEndpoints: []*endpointv3.LbEndpoint{{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{
+				Endpoint: &endpointv3.Endpoint{Address: socketAddress(host, port)},
+			}}},
+		}}},
+	}
 }
