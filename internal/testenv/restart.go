@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +21,7 @@ const apiServerStopTimeout = 3 * time.Second
 // and listens on the same port against the same etcd: Config, kubeconfigs, users and tokens stay valid.
 func StartRestartable(tb testing.TB) *Environment {
 	tb.Helper()
-	if testing.Short() && os.Getenv("CI") == "" {
-		tb.Skip("integration test: needs kube-apiserver; run without -short")
-	}
-	env, err := startEnv(&envtest.APIServer{CertDir: tb.TempDir(), StopTimeout: apiServerStopTimeout})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = env.Stop() })
-	return env
+	return startTB(tb, &envtest.APIServer{CertDir: tb.TempDir(), StopTimeout: apiServerStopTimeout})
 }
 
 // StopAPIServer stops the kube-apiserver (SIGTERM, SIGKILL when it has not exited after a few seconds)

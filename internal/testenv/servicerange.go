@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"os"
 	"testing"
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -11,15 +10,7 @@ import (
 // default, 10.0.0.0/24, has room for only 254 Services, too few for scale benchmarks.
 func StartWithServiceRange(tb testing.TB, cidr string) *Environment {
 	tb.Helper()
-	if testing.Short() && os.Getenv("CI") == "" {
-		tb.Skip("integration test: needs kube-apiserver; run without -short")
-	}
 	api := &envtest.APIServer{}
 	api.Configure().Set("service-cluster-ip-range", cidr)
-	env, err := startEnv(api)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = env.Stop() })
-	return env
+	return startTB(tb, api)
 }

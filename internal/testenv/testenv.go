@@ -52,10 +52,16 @@ type Environment struct {
 // Integration tests are skipped under `go test -short`, never in CI.
 func Start(tb testing.TB) *Environment {
 	tb.Helper()
+	return startTB(tb, nil)
+}
+
+// startTB is Start with api as the API server's settings when set (see startEnv).
+func startTB(tb testing.TB, api *envtest.APIServer) *Environment {
+	tb.Helper()
 	if testing.Short() && os.Getenv("CI") == "" {
 		tb.Skip("integration test: needs kube-apiserver; run without -short")
 	}
-	env, err := StartEnv()
+	env, err := startEnv(api)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -55,16 +55,11 @@ func loadCluster(ctx context.Context, c *kube.Clients, dec *decoder) ([]*Resourc
 			if md, ok := obj["metadata"].(map[string]any); ok {
 				delete(md, "managedFields")
 			}
-			b, err := json.Marshal(obj)
+			r, ms, err := decodeClusterObject(dec, obj)
 			if err != nil {
 				return nil, nil, errs.Failure("encoding %s: %v", m.Resource.Resource, err)
 			}
-			var n yaml.Node
-			if err := yaml.Unmarshal(b, &n); err != nil || len(n.Content) == 0 {
-				continue
-			}
-			r, ms, p := dec.decode(document{root: n.Content[0]}, Origin{Cluster: true})
-			if p != nil {
+			if r == nil {
 				continue
 			}
 			msgs = append(msgs, ms...)
@@ -72,6 +67,24 @@ func loadCluster(ctx context.Context, c *kube.Clients, dec *decoder) ([]*Resourc
 		}
 	}
 	return resources, msgs, nil
+}
+
+// decodeClusterObject decodes an object read from the cluster like a file object, without lines. The
+// resource is nil when the object does not decode; the error is for an object that does not encode.
+func decodeClusterObject(dec *decoder, obj any) (*Resource, []Message, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil || len(n.Content) == 0 {
+		return nil, nil, nil
+	}
+	r, ms, p := dec.decode(document{root: n.Content[0]}, Origin{Cluster: true})
+	if p != nil {
+		return nil, nil, nil
+	}
+	return r, ms, nil
 }
 
 func isNoMatch(err error) bool {

@@ -315,14 +315,9 @@ func conflictLosers(kind string, groups map[string][]metav1.Object, t analyze.Me
 }
 
 // precedence sorts objects as the model does: oldest first, then namespace/name.
-func precedence(objs []metav1.Object) []metav1.Object {
+func precedence[T metav1.Object](objs []T) []T {
 	out := slices.Clone(objs)
-	slices.SortStableFunc(out, func(a, b metav1.Object) int {
-		if c := a.GetCreationTimestamp().Compare(b.GetCreationTimestamp().Time); c != 0 {
-			return c
-		}
-		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
-	})
+	slices.SortStableFunc(out, func(a, b T) int { return model.OlderFirst(a, b) })
 	return out
 }
 
@@ -352,16 +347,9 @@ func gatewayConflicts(in *model.Input) []conflict {
 	if len(in.Gateways) < 2 {
 		return nil
 	}
-	gws := make([]metav1.Object, len(in.Gateways))
-	byKey := map[string]*networkingv1.Gateway{}
-	for i, gw := range in.Gateways {
-		gws[i] = gw
-		byKey[qualified(gw)] = gw
-	}
 	// Claims first, ignoring workloads: usually no port/host is claimed twice and the pods need no look.
 	claims := map[string][]*networkingv1.Gateway{} // port/class/host -> Gateways in precedence order
-	for _, o := range precedence(gws) {
-		gw := byKey[qualified(o)]
+	for _, gw := range precedence(in.Gateways) {
 		for _, srv := range gw.Spec.GetServers() {
 			for _, h := range srv.GetHosts() {
 				if _, host, ok := strings.Cut(h, "/"); ok {

@@ -144,19 +144,12 @@ func (s *configStatus) patch(ctx context.Context, r configReport, msgs []statusM
 }
 
 func (s *configStatus) event(r configReport) {
-	reason := ReasonConfigWarning
+	reason, msg := ReasonConfigWarning, findingTexts(r.findings)
 	switch {
 	case r.invalid:
-		reason = ReasonInvalidConfig
+		reason, msg = ReasonInvalidConfig, "ignored by the mesh: "+msg
 	case r.conflict:
-		reason = ReasonConflictingConfig
-	}
-	msg := findingTexts(r.findings)
-	switch reason {
-	case ReasonInvalidConfig:
-		msg = "ignored by the mesh: " + msg
-	case ReasonConflictingConfig:
-		msg = "overridden by an older object: " + msg
+		reason, msg = ReasonConflictingConfig, "overridden by an older object: "+msg
 	}
 	ref := &corev1.ObjectReference{
 		APIVersion: r.obj.gvr.GroupVersion().String(), Kind: r.obj.kind,

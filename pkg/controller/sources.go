@@ -64,7 +64,7 @@ func newSources(kube kubernetes.Interface, istio istioclient.Interface, disc dis
 		kube:  kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTransform(slimPod)),
 		istio: istioinformers.NewSharedInformerFactory(istio, 0),
 		secretsFactory: kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTransform(slimSecret),
-			kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = secretFieldSelector })),
+			kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = model.SecretFieldSelector })),
 	}
 	// The controller writes the status of Istio objects; a status-only update must not cause a rebuild.
 	istioHandler := handler
@@ -249,10 +249,6 @@ func statusOnlyUpdate(old, obj any) bool {
 		maps.Equal(a.GetLabels(), b.GetLabels()) && maps.Equal(a.GetAnnotations(), b.GetAnnotations())
 }
 
-// secretFieldSelector skips the two kinds of Secret that are large, numerous and never gateway
-// credentials, as istiod does: service-account tokens and Helm releases.
-const secretFieldSelector = "type!=" + string(corev1.SecretTypeServiceAccountToken) + ",type!=helm.sh/release.v1"
-
 // secretHandler rebuilds only for Secrets that hold credential keys, and on updates only when those
 // changed: most Secrets are application data the mesh never reads.
 func secretHandler(onChange func()) cache.ResourceEventHandler {
@@ -291,15 +287,6 @@ func slimSecret(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	var data map[string][]byte
-	for _, k := range model.CredentialKeys() {
-		if v, ok := sec.Data[k]; ok {
-			if data == nil {
-				data = map[string][]byte{}
-			}
-			data[k] = v
-		}
-	}
 	return &corev1.Secret{
 		TypeMeta: sec.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
@@ -307,6 +294,6 @@ func slimSecret(obj any) (any, error) {
 			CreationTimestamp: sec.CreationTimestamp, Labels: sec.Labels,
 		},
 		Type: sec.Type,
-		Data: data,
+		Data: model.CredentialData(sec.Data),
 	}, nil
 }

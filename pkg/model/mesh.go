@@ -141,8 +141,8 @@ func (m *Mesh) DestinationRuleFor(hostname, proxyNamespace string) *DestinationR
 	return best
 }
 
-// olderFirst orders config the way Istio does when two objects conflict: creation time, then namespace/name.
-func olderFirst(a, b metav1.Object) int {
+// OlderFirst orders config the way Istio does when two objects conflict: creation time, then namespace/name.
+func OlderFirst(a, b metav1.Object) int {
 	if c := a.GetCreationTimestamp().Compare(b.GetCreationTimestamp().Time); c != 0 {
 		return c
 	}
@@ -151,6 +151,6 @@ func olderFirst(a, b metav1.Object) int {
 
 func sortedConfig[T metav1.Object](in []T) []T {
 	out := slices.Clone(in)
-	slices.SortStableFunc(out, func(a, b T) int { return olderFirst(a, b) })
+	slices.SortStableFunc(out, func(a, b T) int { return OlderFirst(a, b) })
 	return out
 }

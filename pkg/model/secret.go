@@ -34,6 +34,25 @@ func CredentialKeys() []string {
 	return []string{SecretKeyCert, SecretKeyKey, SecretKeyCACert, SecretKeyCRL, SecretKeyTLSCert, SecretKeyTLSKey, SecretKeyTLSCACert, SecretKeyTLSCRL}
 }
 
+// CredentialData is the part of a Secret's data under CredentialKeys (nil when there is none): the
+// controller's cache and the analyzer's cluster listing hold no other secret data.
+func CredentialData(data map[string][]byte) map[string][]byte {
+	var out map[string][]byte
+	for _, k := range CredentialKeys() {
+		if v, ok := data[k]; ok {
+			if out == nil {
+				out = map[string][]byte{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SecretFieldSelector skips the two kinds of Secret that are large, numerous and never gateway
+// credentials, as istiod does: service-account tokens and Helm releases.
+const SecretFieldSelector = "type!=" + string(corev1.SecretTypeServiceAccountToken) + ",type!=helm.sh/release.v1"
+
 // ServerCredential is a certificate chain and its private key, PEM.
 type ServerCredential struct {
 	CertChain  []byte
