@@ -1,7 +1,9 @@
 package model
 
 import (
+	typeapi "istio.io/api/type/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // AuthorizationPolicies are the AuthorizationPolicies that apply to a workload, in precedence order
@@ -10,17 +12,33 @@ import (
 // workload. Policies with a targetRef bind to gateways and services rather than workloads and are left
 // out. Actions are not filtered here: evaluation order (DENY before ALLOW) is the translator's business.
 func (m *Mesh) AuthorizationPolicies(namespace string, labels map[string]string) []*securityv1.AuthorizationPolicy {
-	var out []*securityv1.AuthorizationPolicy
-	for _, ap := range m.authorizationPolicies {
-		spec := &ap.Spec
-		if spec.GetTargetRef() != nil || len(spec.GetTargetRefs()) > 0 {
+	return applying(m.authorizationPolicies, m.rootNamespace, namespace, labels,
+		func(p *securityv1.AuthorizationPolicy) workloadPolicy { return &p.Spec })
+}
+
+// workloadPolicy is what the specs of AuthorizationPolicy and RequestAuthentication share.
+type workloadPolicy interface {
+	GetSelector() *typeapi.WorkloadSelector
+	GetTargetRef() *typeapi.PolicyTargetReference
+	GetTargetRefs() []*typeapi.PolicyTargetReference
+}
+
+// applying lists, in their order, the policies applying to a workload by Istio's rule for authorization
+// and request authentication: those in the workload's namespace and in the root namespace whose selector
+// is absent, empty or matches. Policies bound with targetRef(s) attach to Gateway API gateways and
+// waypoints, which Skiff does not run, so they are left out.
+func applying[P metav1.Object](policies []P, root, namespace string, labels map[string]string, spec func(P) workloadPolicy) []P {
+	var out []P
+	for _, p := range policies {
+		s := spec(p)
+		if s.GetTargetRef() != nil || len(s.GetTargetRefs()) > 0 {
 			continue
 		}
-		if ap.Namespace != namespace && ap.Namespace != m.rootNamespace {
+		if p.GetNamespace() != namespace && p.GetNamespace() != root {
 			continue
 		}
-		if selectsAll(spec.GetSelector().GetMatchLabels(), labels) {
-			out = append(out, ap)
+		if selectsAll(s.GetSelector().GetMatchLabels(), labels) {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -9,26 +9,11 @@ import (
 )
 
 // RequestAuthentications are the RequestAuthentications that apply to a workload, oldest first, chosen
-// as Istio chooses them: those in the workload's namespace and in the root namespace whose selector is
-// absent or empty (namespace-wide, or mesh-wide from the root namespace) or matches the workload's
-// labels. Unlike PeerAuthentication there is no "most specific wins": every applicable policy adds its
-// rules. Policies with a targetRef bind to Gateway API gateways and waypoints, which Skiff does not run,
-// so they are left out (Istio ignores the selector of such a policy as well).
+// as Istio chooses them (see applying). Unlike PeerAuthentication there is no "most specific wins":
+// every applicable policy adds its rules.
 func (m *Mesh) RequestAuthentications(namespace string, labels map[string]string) []*securityv1.RequestAuthentication {
-	var out []*securityv1.RequestAuthentication
-	for _, ra := range m.requestAuthentications {
-		spec := &ra.Spec
-		if spec.GetTargetRef() != nil || len(spec.GetTargetRefs()) > 0 {
-			continue
-		}
-		if ra.Namespace != namespace && ra.Namespace != m.rootNamespace {
-			continue
-		}
-		if selectsAll(spec.GetSelector().GetMatchLabels(), labels) {
-			out = append(out, ra)
-		}
-	}
-	return out
+	return applying(m.requestAuthentications, m.rootNamespace, namespace, labels,
+		func(p *securityv1.RequestAuthentication) workloadPolicy { return &p.Spec })
 }
 
 // JWTRules are the jwtRules of every RequestAuthentication applying to a workload, sorted by issuer
