@@ -354,7 +354,7 @@ func (e *env) waitFor(t *testing.T, start time.Time, what string, ok func(map[st
 	t.Fatalf("%s: not seen within 3s", what)
 }
 
-// quietLogger keeps go-control-plane's debug chatter out of test output.
+// quietLogger keeps the xDS server's debug chatter out of test output.
 type quietLogger struct{}
 
 func (quietLogger) Debugf(string, ...any) {}

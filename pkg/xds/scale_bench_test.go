@@ -353,7 +353,7 @@ func envInt(b *testing.B, name string, def int) int {
 	return n
 }
 
-// discardLogger keeps go-control-plane quiet.
+// discardLogger keeps the xDS server quiet.
 type discardLogger struct{}
 
 func (discardLogger) Debugf(string, ...any) {}

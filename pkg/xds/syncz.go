@@ -87,8 +87,8 @@ type TypeSync struct {
 	AckedVersion string    `json:"ackedVersion,omitempty"`
 	AckedNonce   string    `json:"ackedNonce,omitempty"`
 	AckedAt      time.Time `json:"ackedAt,omitzero"`
-	// Error is why the type is STALE when the proxy's last answer was a NACK (go-control-plane then resends
-	// the same version, so the NACKed nonce is often not the last one sent).
+	// Error is why the type is STALE when the proxy's last answer was a NACK. Skiff's server does not
+	// resend rejected content, but a server that does makes the NACKed nonce not the last one sent.
 	Error string `json:"error,omitempty"`
 	// LastNack is the last response the proxy rejected, kept after later ACKs as history.
 	LastNack *Nack `json:"lastNack,omitempty"`

@@ -86,7 +86,7 @@ func TestSyncStateSotW(t *testing.T) {
 	if d := p.Types[CDS]; d.AckedVersion != "1" || d.SentVersion != "2" || d.LastNack.Version != "2" || d.Protocol != "sotw" {
 		t.Fatalf("detail after NACK: %+v (nack %+v)", d, d.LastNack)
 	}
-	// go-control-plane resends the rejected version: still STALE for the same reason until an answer.
+	// A server that resends the rejected version: still STALE for the same reason until an answer.
 	send(resource.ClusterType, "2", "2r")
 	wantState(t, onlyProxy(t, tr), CDS, Stale, "cluster outbound|80||a: invalid lb policy")
 

@@ -23,7 +23,8 @@ type syncTracker struct {
 	streams map[streamKey]*streamSync
 }
 
-// streamKey tells streams apart: go-control-plane numbers SotW and delta streams separately.
+// streamKey tells streams apart even when SotW and delta streams are numbered separately (Server uses
+// one counter; the key does not rely on it).
 type streamKey struct {
 	id    int64
 	delta bool
